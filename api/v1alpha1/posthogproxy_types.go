@@ -1,0 +1,323 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PostHogProxySpec describes how one PostHog installation is exposed through
+// its proxies: where PostHog runs, the public hosts, where TLS ends, which
+// proxies PostHog may trust, and the Ingress in front of it.
+type PostHogProxySpec struct {
+	// targets are the PostHog Deployments, in the same namespace, whose
+	// containers receive the proxy settings as environment variables
+	// (IS_BEHIND_PROXY, TRUSTED_PROXIES, ALLOWED_HOSTS, ...). The operator
+	// only adds its own variables and takes them back on deletion; it never
+	// owns the Deployment.
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=8
+	Targets []TargetDeployment `json:"targets"`
+
+	// hosts are the public host names PostHog is served at, for example
+	// posthog.example.com. Each becomes an Ingress rule; the first one is
+	// the URL reported in status.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	Hosts []Hostname `json:"hosts"`
+
+	// allowedHosts says whether the operator sets PostHog's ALLOWED_HOSTS.
+	// Hosts (the default) sets it to spec.hosts, so requests that name any
+	// other Host are refused. Unmanaged leaves ALLOWED_HOSTS to PostHog's
+	// default or to whoever else sets it. Kubelet HTTP probes send the pod
+	// IP as Host: with Hosts, give each HTTP probe a Host header.
+	// +optional
+	// +kubebuilder:default=Hosts
+	AllowedHosts AllowedHostsPolicy `json:"allowedHosts,omitempty"`
+
+	// tls says where TLS ends, which decides the Ingress TLS section and
+	// PostHog's redirect and cookie settings.
+	// +required
+	TLS TLS `json:"tls"`
+
+	// trustedProxies says which proxies PostHog may believe when it reads
+	// the client address from X-Forwarded-For.
+	// +required
+	TrustedProxies TrustedProxies `json:"trustedProxies"`
+
+	// ingress describes the Ingress the operator creates in front of the
+	// PostHog web Service.
+	// +required
+	Ingress IngressSpec `json:"ingress"`
+}
+
+// TargetDeployment names a PostHog Deployment and the containers in it that
+// serve PostHog's web traffic.
+type TargetDeployment struct {
+	// name of the Deployment, in the namespace of this PostHogProxy.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="spec.targets[].name must be a Deployment name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
+	Name string `json:"name"`
+
+	// containers to patch. When empty, the operator patches the container
+	// named by the pod template's kubectl.kubernetes.io/default-container
+	// annotation, or the only container; a Deployment with several
+	// containers and no such annotation gets a ContainerNotSpecified
+	// condition instead of a guess.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=8
+	Containers []ContainerName `json:"containers,omitempty"`
+}
+
+// ContainerName is the name of a container in a pod template.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:XValidation:rule="!format.dns1123Label().validate(self).hasValue()",message="spec.targets[].containers entries must be container names: lower-case letters, digits and '-', at most 63 characters"
+type ContainerName string
+
+// Hostname is a fully qualified DNS name without a port or wildcard.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.hosts entries must be lower-case DNS names such as posthog.example.com, without scheme, port, path or wildcard"
+// +kubebuilder:validation:XValidation:rule="self.split('.').all(label, label.size() <= 63)",message="spec.hosts entries must have DNS labels of at most 63 characters between the dots"
+// +kubebuilder:validation:XValidation:rule="!isIP(self)",message="spec.hosts entries must be DNS names, not IP addresses: Ingress rules and browsers' cookies need a name"
+type Hostname string
+
+// AllowedHostsPolicy says whether the operator manages ALLOWED_HOSTS.
+// +kubebuilder:validation:Enum=Hosts;Unmanaged
+type AllowedHostsPolicy string
+
+const (
+	// AllowedHostsFromHosts sets ALLOWED_HOSTS to spec.hosts.
+	AllowedHostsFromHosts AllowedHostsPolicy = "Hosts"
+	// AllowedHostsUnmanaged leaves ALLOWED_HOSTS alone.
+	AllowedHostsUnmanaged AllowedHostsPolicy = "Unmanaged"
+)
+
+// TLSTermination says where TLS ends on the way to PostHog.
+// +kubebuilder:validation:Enum=Ingress;LoadBalancer;None
+type TLSTermination string
+
+const (
+	// TLSAtIngress: the ingress controller terminates TLS with the
+	// certificate in spec.tls.secretName and forwards plain HTTP with
+	// X-Forwarded-Proto: https.
+	TLSAtIngress TLSTermination = "Ingress"
+	// TLSAtLoadBalancer: a load balancer in front of the ingress terminates
+	// TLS and talks plain HTTP onward, so PostHog must not redirect to HTTPS
+	// itself (that loops forever).
+	TLSAtLoadBalancer TLSTermination = "LoadBalancer"
+	// TLSNone: no TLS anywhere. PostHog must neither redirect to HTTPS nor
+	// mark cookies Secure, or nobody can log in.
+	TLSNone TLSTermination = "None"
+)
+
+// TLS says where TLS ends.
+// +kubebuilder:validation:XValidation:rule="self.termination != 'Ingress' || has(self.secretName)",message="spec.tls.secretName is required when spec.tls.termination is Ingress: name the Secret (type kubernetes.io/tls) that holds the certificate for spec.hosts"
+// +kubebuilder:validation:XValidation:rule="self.termination == 'Ingress' || !has(self.secretName)",message="spec.tls.secretName is only used when spec.tls.termination is Ingress: remove it, or set termination to Ingress"
+type TLS struct {
+	// termination is where TLS ends: Ingress (the ingress controller, with
+	// the certificate in secretName), LoadBalancer (a load balancer in front
+	// that forwards plain HTTP), or None (plain HTTP end to end).
+	// +required
+	Termination TLSTermination `json:"termination"`
+
+	// secretName is the Secret holding the TLS certificate and key for
+	// spec.hosts, in this namespace. Required with termination Ingress and
+	// not allowed otherwise. The operator never reads the Secret.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="spec.tls.secretName must be a Secret name: lower-case letters, digits, '-' and '.'"
+	SecretName string `json:"secretName,omitempty"`
+}
+
+// TrustPolicy says how PostHog decides which proxies to believe.
+// +kubebuilder:validation:Enum=List;TrustAll
+type TrustPolicy string
+
+const (
+	// TrustListed trusts only the proxies in the list (TRUSTED_PROXIES).
+	TrustListed TrustPolicy = "List"
+	// TrustAll trusts every peer (TRUST_ALL_PROXIES). Any client can then
+	// choose the IP address PostHog records and checks against
+	// ALLOWED_IP_BLOCKS.
+	TrustAll TrustPolicy = "TrustAll"
+)
+
+// TrustedProxies says which proxies PostHog may believe.
+// +kubebuilder:validation:XValidation:rule="self.policy != 'TrustAll' || !has(self.addresses)",message="spec.trustedProxies.addresses must be empty when spec.trustedProxies.policy is TrustAll: trusting every proxy and trusting a list are mutually exclusive"
+// +kubebuilder:validation:XValidation:rule="self.policy != 'List' || (has(self.addresses) && size(self.addresses) > 0)",message="spec.trustedProxies.addresses needs at least one address when spec.trustedProxies.policy is List: list the proxies PostHog sees as its direct peer, or set policy to TrustAll (unsafe)"
+type TrustedProxies struct {
+	// policy is List (the default: trust only the addresses listed) or
+	// TrustAll (trust every peer, which lets any client choose its own IP
+	// address; reported on status as insecure).
+	// +optional
+	// +kubebuilder:default=List
+	Policy TrustPolicy `json:"policy,omitempty"`
+
+	// addresses are the IP addresses of the proxies PostHog sees as its
+	// direct peer or as a later hop in X-Forwarded-For, for example the pod
+	// IPs of the ingress controller. IPv4 and IPv6; the operator writes
+	// them in canonical form, sorted and without duplicates.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=256
+	Addresses []IPAddress `json:"addresses,omitempty"`
+}
+
+// IPAddress is a single IPv4 or IPv6 address.
+// +kubebuilder:validation:MinLength=2
+// +kubebuilder:validation:MaxLength=45
+// +kubebuilder:validation:XValidation:rule="isIP(self)",message="spec.trustedProxies.addresses entries must be single IP addresses such as 10.0.0.7 or 2001:db8::7; CIDR ranges, ports, zones and IPv4-mapped IPv6 are not accepted"
+type IPAddress string
+
+// IngressSpec describes the Ingress in front of PostHog.
+type IngressSpec struct {
+	// className is the IngressClass that serves the Ingress. When empty,
+	// the cluster's default IngressClass is used.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="spec.ingress.className must be an IngressClass name: lower-case letters, digits, '-' and '.'"
+	ClassName string `json:"className,omitempty"`
+
+	// service is the PostHog web Service the Ingress routes to.
+	// +required
+	Service BackendService `json:"service"`
+
+	// annotations are copied onto the Ingress, typically settings of the
+	// ingress controller.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 317 && k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'))",message="spec.ingress.annotations keys must be annotation names such as nginx.ingress.kubernetes.io/proxy-body-size: an optional DNS prefix and '/', then letters, digits, '-', '_' or '.'"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 4096)",message="spec.ingress.annotations values must be at most 4096 characters"
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// BackendService is a Service and one of its ports.
+type BackendService struct {
+	// name of the Service, in the namespace of this PostHogProxy.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="!format.dns1035Label().validate(self).hasValue()",message="spec.ingress.service.name must be a Service name: lower-case letters, digits and '-', starting with a letter"
+	Name string `json:"name"`
+
+	// port of the Service, by number or by name.
+	// +required
+	Port BackendPort `json:"port"`
+}
+
+// BackendPort is a Service port, by number or by name.
+// +kubebuilder:validation:XValidation:rule="has(self.number) != has(self.name)",message="spec.ingress.service.port needs exactly one of number or name"
+type BackendPort struct {
+	// number of the Service port.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Number int32 `json:"number,omitempty"`
+
+	// name of the Service port.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=15
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Label().validate(self).hasValue()",message="spec.ingress.service.port.name must be a port name: lower-case letters, digits and '-'"
+	Name string `json:"name,omitempty"`
+}
+
+// PostHogProxyStatus is what the operator observed and did.
+type PostHogProxyStatus struct {
+	// observedGeneration is the metadata.generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready (everything applied), Reconciling (work in
+	// progress), Stalled (cannot progress without a change by a person),
+	// one per part (TrustedProxiesReady, IngressReady, TargetsReady), and
+	// warnings (InsecureConfiguration, ProbeHostRisk).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// url is where PostHog is served: the first host, with https unless
+	// TLS termination is None.
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// trustedProxies summarises the published trusted proxy list.
+	// +optional
+	TrustedProxies *TrustedProxiesStatus `json:"trustedProxies,omitempty"`
+
+	// targets are the Deployments and containers that carry the
+	// operator's environment variables.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=8
+	Targets []TargetStatus `json:"targets,omitempty"`
+}
+
+// TrustedProxiesStatus summarises the published trusted proxy list.
+type TrustedProxiesStatus struct {
+	// configMapName is the ConfigMap that holds the list.
+	ConfigMapName string `json:"configMapName"`
+	// count of addresses in the list.
+	Count int32 `json:"count"`
+	// hash of the list, the same as in the ConfigMap.
+	Hash string `json:"hash"`
+}
+
+// TargetStatus is one patched Deployment.
+type TargetStatus struct {
+	// name of the Deployment.
+	Name string `json:"name"`
+	// containers that carry the operator's environment variables.
+	// +listType=set
+	Containers []string `json:"containers"`
+}
+
+// PostHogProxy exposes one self-hosted PostHog installation through its
+// proxies: it keeps an Ingress, a ConfigMap with the trusted proxy list, and
+// PostHog's proxy environment variables in step with this spec.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=phpx,categories=posthog
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
+// +kubebuilder:printcolumn:name="Proxies",type=integer,JSONPath=`.status.trustedProxies.count`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="metadata.name must be at most 63 characters: it names the generated Ingress and ConfigMap and is used as a label value"
+type PostHogProxy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired exposure of PostHog.
+	// +required
+	Spec PostHogProxySpec `json:"spec"`
+
+	// status is what the operator observed and did.
+	// +optional
+	Status PostHogProxyStatus `json:"status,omitempty"`
+}
+
+// PostHogProxyList is a list of PostHogProxy.
+// +kubebuilder:object:root=true
+type PostHogProxyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []PostHogProxy `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&PostHogProxy{}, &PostHogProxyList{})
+}

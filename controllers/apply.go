@@ -1,0 +1,81 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
+	"github.com/posthog-operator/posthog-proxy-operator/controllers/desired"
+)
+
+// applyIfChanged server-side applies want unless the fields the operator
+// already owns on the live object (extracted from its managedFields) say
+// the same, so that a reconcile with nothing to change writes nothing.
+// extractOwned is nil when the object does not exist yet.
+func applyIfChanged(ctx context.Context, c client.Client, want runtime.ApplyConfiguration, extractOwned func() (runtime.ApplyConfiguration, error), opts ...client.ApplyOption) error {
+	if extractOwned != nil {
+		owned, err := extractOwned()
+		if err != nil {
+			return fmt.Errorf("reading the fields owned by %s: %w", desired.FieldManager, err)
+		}
+		if same, err := sameJSON(owned, want); err != nil {
+			return err
+		} else if same {
+			return nil
+		}
+	}
+	return c.Apply(ctx, want, append([]client.ApplyOption{client.FieldOwner(desired.FieldManager)}, opts...)...)
+}
+
+func sameJSON(a, b any) (bool, error) {
+	ja, err := json.Marshal(a)
+	if err != nil {
+		return false, err
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		return false, err
+	}
+	return string(ja) == string(jb), nil
+}
+
+// ownsFields says whether the operator's field manager holds any applied
+// field on the object.
+func ownsFields(obj metav1.Object) bool {
+	return slices.ContainsFunc(obj.GetManagedFields(), func(e metav1.ManagedFieldsEntry) bool {
+		return e.Manager == desired.FieldManager && e.Operation == metav1.ManagedFieldsOperationApply
+	})
+}
+
+// conflictProblem turns a server-side apply conflict into a condition that
+// names each contested field and the manager that owns it.
+func conflictProblem(deployment *appsv1.Deployment, err error) *desired.Problem {
+	var status apierrors.APIStatus
+	if !apierrors.IsConflict(err) || !errors.As(err, &status) || status.Status().Details == nil {
+		return nil
+	}
+	var fields []string
+	for _, cause := range status.Status().Details.Causes {
+		if cause.Type == metav1.CauseTypeFieldManagerConflict {
+			fields = append(fields, fmt.Sprintf("%s (%s)", cause.Field, cause.Message))
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return &desired.Problem{
+		Reason: proxyv1.ReasonFieldConflict,
+		Message: fmt.Sprintf("Deployment %s: another field manager owns %s; the operator does not overwrite it: remove that variable from the other tool's manifest",
+			deployment.Name, strings.Join(fields, ", ")),
+	}
+}

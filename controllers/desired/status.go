@@ -1,0 +1,230 @@
+package desired
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
+	"github.com/posthog-operator/posthog-proxy-operator/controllers/trust"
+)
+
+// Outcome is what one reconcile achieved, part by part.
+type Outcome struct {
+	// Invalid is set when the spec cannot be applied at all; nothing was.
+	Invalid        *Problem
+	List           trust.List
+	TrustedProxies error
+	Ingress        error
+	Targets        []TargetOutcome
+	// ProbeRisks are "deployment/container/probe" entries, see ProbesWithoutHost.
+	ProbeRisks []string
+}
+
+// TargetOutcome is what happened to one target Deployment. Problem needs a
+// person to act; Err is a failed API call that is retried.
+type TargetOutcome struct {
+	Name       string
+	Containers []string
+	Problem    *Problem
+	Err        error
+}
+
+// Err is every failed API call of the outcome, to retry with backoff.
+func (o Outcome) Err() error {
+	errs := []error{o.TrustedProxies, o.Ingress}
+	for _, t := range o.Targets {
+		errs = append(errs, t.Err)
+	}
+	return errors.Join(errs...)
+}
+
+// Status is the status a PostHogProxy should have after a reconcile with
+// the given outcome. Conditions keep their transition time while their
+// status stays the same, so an unchanged outcome yields an identical status.
+func Status(proxy *proxyv1.PostHogProxy, out Outcome) proxyv1.PostHogProxyStatus {
+	st := proxyv1.PostHogProxyStatus{
+		ObservedGeneration: proxy.Generation,
+		Conditions:         append([]metav1.Condition(nil), proxy.Status.Conditions...),
+		URL:                URL(proxy),
+	}
+	if out.Invalid == nil && out.TrustedProxies == nil {
+		st.TrustedProxies = &proxyv1.TrustedProxiesStatus{
+			ConfigMapName: ConfigMapName(proxy),
+			Count:         int32(out.List.Len()),
+			Hash:          out.List.Hash(),
+		}
+	}
+	for _, t := range out.Targets {
+		if t.Problem == nil && t.Err == nil {
+			st.Targets = append(st.Targets, proxyv1.TargetStatus{Name: t.Name, Containers: t.Containers})
+		}
+	}
+
+	wanted, unwanted := Conditions(proxy, out)
+	for _, c := range wanted {
+		c.ObservedGeneration = proxy.Generation
+		meta.SetStatusCondition(&st.Conditions, c)
+	}
+	for _, t := range unwanted {
+		meta.RemoveStatusCondition(&st.Conditions, t)
+	}
+	return st
+}
+
+// URL is where PostHog is served.
+func URL(proxy *proxyv1.PostHogProxy) string {
+	if len(proxy.Spec.Hosts) == 0 {
+		return ""
+	}
+	scheme := "https"
+	if proxy.Spec.TLS.Termination == proxyv1.TLSNone {
+		scheme = "http"
+	}
+	return scheme + "://" + string(proxy.Spec.Hosts[0])
+}
+
+// Conditions are the conditions an outcome calls for, and the types that
+// must be absent (kstatus reads an absent Reconciling or Stalled as False).
+func Conditions(proxy *proxyv1.PostHogProxy, out Outcome) (wanted []metav1.Condition, unwanted []string) {
+	if p := out.Invalid; p != nil {
+		return []metav1.Condition{
+			condition(proxyv1.ConditionTrustedProxiesReady, false, p.Reason, p.Message),
+			condition(proxyv1.ConditionReady, false, p.Reason, p.Message),
+			condition(proxyv1.ConditionStalled, true, p.Reason, p.Message),
+		}, []string{proxyv1.ConditionReconciling}
+	}
+	parts := []metav1.Condition{
+		trustedProxiesCondition(proxy, out),
+		ingressCondition(out),
+		targetsCondition(out),
+	}
+	wanted = append(wanted, parts...)
+	wanted = append(wanted, readyCondition(parts))
+
+	stalled, retrying := blockers(out)
+	if stalled != nil {
+		wanted = append(wanted, condition(proxyv1.ConditionStalled, true, stalled.Reason, stalled.Message))
+	} else {
+		unwanted = append(unwanted, proxyv1.ConditionStalled)
+	}
+	if retrying != nil {
+		wanted = append(wanted, condition(proxyv1.ConditionReconciling, true, proxyv1.ReasonApplyFailed,
+			"retrying after: "+retrying.Error()))
+	} else {
+		unwanted = append(unwanted, proxyv1.ConditionReconciling)
+	}
+
+	if policy(proxy) == proxyv1.TrustAll {
+		wanted = append(wanted, condition(proxyv1.ConditionInsecureConfiguration, true, proxyv1.ReasonTrustAllProxies,
+			"spec.trustedProxies.policy is TrustAll: any client can set X-Forwarded-For and choose the IP address PostHog records and checks against ALLOWED_IP_BLOCKS; list the proxies instead"))
+	} else {
+		unwanted = append(unwanted, proxyv1.ConditionInsecureConfiguration)
+	}
+	if len(out.ProbeRisks) > 0 {
+		wanted = append(wanted, condition(proxyv1.ConditionProbeHostRisk, true, proxyv1.ReasonProbesWithoutHostHeader,
+			fmt.Sprintf("ALLOWED_HOSTS is %s but these HTTP probes send the pod IP as Host, which PostHog may refuse: %s; add an httpHeaders entry Host: %s to each probe, or set spec.allowedHosts to Unmanaged",
+				strings.Join(hostStrings(proxy), ","), strings.Join(out.ProbeRisks, ", "), proxy.Spec.Hosts[0])))
+	} else {
+		unwanted = append(unwanted, proxyv1.ConditionProbeHostRisk)
+	}
+	return wanted, unwanted
+}
+
+func trustedProxiesCondition(proxy *proxyv1.PostHogProxy, out Outcome) metav1.Condition {
+	t := proxyv1.ConditionTrustedProxiesReady
+	switch {
+	case out.TrustedProxies != nil:
+		return condition(t, false, proxyv1.ReasonApplyFailed, "ConfigMap "+ConfigMapName(proxy)+": "+out.TrustedProxies.Error())
+	case policy(proxy) == proxyv1.TrustAll:
+		return condition(t, true, proxyv1.ReasonTrustAllProxies, "every proxy is trusted (TRUST_ALL_PROXIES)")
+	default:
+		return condition(t, true, proxyv1.ReasonListPublished, fmt.Sprintf(
+			"%d trusted proxies published in ConfigMap %s", out.List.Len(), ConfigMapName(proxy)))
+	}
+}
+
+func ingressCondition(out Outcome) metav1.Condition {
+	if out.Ingress != nil {
+		return condition(proxyv1.ConditionIngressReady, false, proxyv1.ReasonApplyFailed, out.Ingress.Error())
+	}
+	return condition(proxyv1.ConditionIngressReady, true, proxyv1.ReasonIngressApplied, "the Ingress matches the spec")
+}
+
+func targetsCondition(out Outcome) metav1.Condition {
+	var reason string
+	var problems []string
+	containers := 0
+	for _, t := range out.Targets {
+		switch {
+		case t.Problem != nil:
+			if reason == "" || reason == proxyv1.ReasonApplyFailed {
+				reason = t.Problem.Reason
+			}
+			problems = append(problems, t.Problem.Message)
+		case t.Err != nil:
+			if reason == "" {
+				reason = proxyv1.ReasonApplyFailed
+			}
+			problems = append(problems, fmt.Sprintf("Deployment %s: %v", t.Name, t.Err))
+		default:
+			containers += len(t.Containers)
+		}
+	}
+	if len(problems) > 0 {
+		return condition(proxyv1.ConditionTargetsReady, false, reason, strings.Join(problems, "; "))
+	}
+	return condition(proxyv1.ConditionTargetsReady, true, proxyv1.ReasonEnvApplied, fmt.Sprintf(
+		"%d containers in %d Deployments carry the proxy settings", containers, len(out.Targets)))
+}
+
+func readyCondition(parts []metav1.Condition) metav1.Condition {
+	for _, p := range parts {
+		if p.Status != metav1.ConditionTrue {
+			return condition(proxyv1.ConditionReady, false, p.Reason, p.Type+": "+p.Message)
+		}
+	}
+	return condition(proxyv1.ConditionReady, true, proxyv1.ReasonReconciled, "PostHog's proxy settings, trusted proxy list and Ingress are applied")
+}
+
+// blockers are the first problem that needs a person, and the first failed
+// API call, of an outcome.
+func blockers(out Outcome) (stalled *Problem, retrying error) {
+	for _, err := range []error{out.TrustedProxies, out.Ingress} {
+		if err != nil && retrying == nil {
+			retrying = err
+		}
+	}
+	for _, t := range out.Targets {
+		if t.Problem != nil && stalled == nil {
+			stalled = t.Problem
+		}
+		if t.Err != nil && retrying == nil {
+			retrying = t.Err
+		}
+	}
+	return stalled, retrying
+}
+
+func condition(conditionType string, ok bool, reason, message string) metav1.Condition {
+	status := metav1.ConditionFalse
+	if ok {
+		status = metav1.ConditionTrue
+	}
+	const maxMessage = 32768
+	if len(message) > maxMessage {
+		message = message[:maxMessage-3] + "..."
+	}
+	return metav1.Condition{Type: conditionType, Status: status, Reason: reason, Message: message}
+}
+
+func hostStrings(proxy *proxyv1.PostHogProxy) []string {
+	out := make([]string, len(proxy.Spec.Hosts))
+	for i, h := range proxy.Spec.Hosts {
+		out[i] = string(h)
+	}
+	return out
+}

@@ -1,0 +1,262 @@
+// Package controllers holds the PostHogProxy reconciler: it observes the
+// cluster, asks package desired what should exist, applies that with
+// server-side apply, and reports status.
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
+	"github.com/posthog-operator/posthog-proxy-operator/controllers/desired"
+	"github.com/posthog-operator/posthog-proxy-operator/controllers/trust"
+)
+
+// PostHogProxyReconciler keeps the children and environment patches of each
+// PostHogProxy in step with its spec.
+type PostHogProxyReconciler struct {
+	// Client reads from the manager's cache and writes to the API server.
+	Client client.Client
+	// APIReader reads target Deployments straight from the API server: the
+	// cache holds only their metadata, so watching every Deployment in the
+	// cluster stays cheap.
+	APIReader client.Reader
+}
+
+// +kubebuilder:rbac:groups=proxy.posthog-operator.io,resources=posthogproxies,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=proxy.posthog-operator.io,resources=posthogproxies/status,verbs=patch
+// +kubebuilder:rbac:groups=proxy.posthog-operator.io,resources=posthogproxies/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
+
+// Reconcile is fetch, build, apply, report.
+func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	proxy := &proxyv1.PostHogProxy{}
+	if err := r.Client.Get(ctx, req.NamespacedName, proxy); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !proxy.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, proxy)
+	}
+	if err := r.ensureFinalizer(ctx, proxy); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	list, err := trust.Parse(addressStrings(proxy))
+	if err != nil {
+		// The schema admits only valid addresses, so this is an object stored
+		// before a rule existed: keep what was applied and say what to fix.
+		return ctrl.Result{}, r.report(ctx, proxy, desired.Outcome{Invalid: &desired.Problem{
+			Reason: proxyv1.ReasonInvalidSpec, Message: "spec.trustedProxies.addresses: " + err.Error(),
+		}})
+	}
+
+	out := desired.Outcome{List: list}
+	out.TrustedProxies = r.applyConfigMap(ctx, desired.ConfigMap(proxy, list))
+	out.Ingress = r.applyIngress(ctx, desired.Ingress(proxy))
+	patched := map[string]bool{}
+	for _, target := range proxy.Spec.Targets {
+		result, risks := r.patchTarget(ctx, proxy, target, list)
+		out.Targets = append(out.Targets, result)
+		out.ProbeRisks = append(out.ProbeRisks, risks...)
+		patched[target.Name] = true
+	}
+	if err := r.releaseAll(ctx, proxy, patched); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	if err := r.report(ctx, proxy, out); err != nil {
+		return ctrl.Result{}, err
+	}
+	// A failed call is retried with the controller's backoff; a problem that
+	// needs a person waits for a watch event instead.
+	return ctrl.Result{}, out.Err()
+}
+
+func (r *PostHogProxyReconciler) ensureFinalizer(ctx context.Context, proxy *proxyv1.PostHogProxy) error {
+	if controllerutil.ContainsFinalizer(proxy, desired.Finalizer) {
+		return nil
+	}
+	base := proxy.DeepCopy()
+	controllerutil.AddFinalizer(proxy, desired.Finalizer)
+	return r.Client.Patch(ctx, proxy, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+}
+
+// finalize takes back the environment patches; the ConfigMap and Ingress go
+// with the owner reference.
+func (r *PostHogProxyReconciler) finalize(ctx context.Context, proxy *proxyv1.PostHogProxy) error {
+	if !controllerutil.ContainsFinalizer(proxy, desired.Finalizer) {
+		return nil
+	}
+	if err := r.releaseAll(ctx, proxy, nil); err != nil {
+		return err
+	}
+	base := proxy.DeepCopy()
+	controllerutil.RemoveFinalizer(proxy, desired.Finalizer)
+	return client.IgnoreNotFound(r.Client.Patch(ctx, proxy, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
+}
+
+func (r *PostHogProxyReconciler) applyConfigMap(ctx context.Context, want *corev1ac.ConfigMapApplyConfiguration) error {
+	live := &corev1.ConfigMap{}
+	extract, err := r.extractor(ctx, types.NamespacedName{Namespace: *want.Namespace, Name: *want.Name}, live, func() (runtime.ApplyConfiguration, error) {
+		return corev1ac.ExtractConfigMap(live, desired.FieldManager)
+	})
+	if err != nil {
+		return err
+	}
+	// The operator owns its children: a hand edit is put back, forcibly.
+	return applyIfChanged(ctx, r.Client, want, extract, client.ForceOwnership)
+}
+
+func (r *PostHogProxyReconciler) applyIngress(ctx context.Context, want *networkingv1ac.IngressApplyConfiguration) error {
+	live := &networkingv1.Ingress{}
+	extract, err := r.extractor(ctx, types.NamespacedName{Namespace: *want.Namespace, Name: *want.Name}, live, func() (runtime.ApplyConfiguration, error) {
+		return networkingv1ac.ExtractIngress(live, desired.FieldManager)
+	})
+	if err != nil {
+		return err
+	}
+	return applyIfChanged(ctx, r.Client, want, extract, client.ForceOwnership)
+}
+
+// extractor reads a child from the cache and returns how to extract the
+// operator's fields from it, or nil when it does not exist.
+func (r *PostHogProxyReconciler) extractor(ctx context.Context, key types.NamespacedName, live client.Object, extract func() (runtime.ApplyConfiguration, error)) (func() (runtime.ApplyConfiguration, error), error) {
+	if err := r.Client.Get(ctx, key, live); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return extract, nil
+}
+
+// patchTarget applies the environment patch to one target Deployment, and
+// returns its outcome and the risky probes of the patched containers.
+func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1.PostHogProxy, target proxyv1.TargetDeployment, list trust.List) (desired.TargetOutcome, []string) {
+	result := desired.TargetOutcome{Name: target.Name}
+	deployment := &appsv1.Deployment{}
+	seen := desired.Observed{}
+	switch err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: proxy.Namespace, Name: target.Name}, deployment); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		result.Err = err
+		return result, nil
+	default:
+		seen.Deployment = deployment
+		claimedBy, err := r.claimant(ctx, deployment)
+		if err != nil {
+			result.Err = err
+			return result, nil
+		}
+		seen.ClaimedBy = claimedBy
+	}
+
+	containers, problem := desired.ResolveContainers(proxy, target, seen)
+	if problem != nil {
+		result.Problem = problem
+		return result, nil
+	}
+	want := desired.DeploymentPatch(proxy, target.Name, containers, list)
+	err := applyIfChanged(ctx, r.Client, want, func() (runtime.ApplyConfiguration, error) {
+		return appsv1ac.ExtractDeployment(deployment, desired.FieldManager)
+	})
+	if problem := conflictProblem(deployment, err); problem != nil {
+		result.Problem = problem
+		return result, nil
+	}
+	result.Containers, result.Err = containers, err
+
+	var risks []string
+	if proxy.Spec.AllowedHosts != proxyv1.AllowedHostsUnmanaged {
+		for _, risk := range desired.ProbesWithoutHost(deployment, containers) {
+			risks = append(risks, target.Name+"/"+risk)
+		}
+	}
+	return result, risks
+}
+
+// claimant is the PostHogProxy that already patches a Deployment, if it
+// still exists.
+func (r *PostHogProxyReconciler) claimant(ctx context.Context, deployment *appsv1.Deployment) (string, error) {
+	name := deployment.Annotations[desired.PatchedByAnnotation]
+	if name == "" {
+		return "", nil
+	}
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: deployment.Namespace, Name: name}, &proxyv1.PostHogProxy{})
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	return name, err
+}
+
+// releaseAll takes back the patch from every Deployment in the namespace
+// that this PostHogProxy patched and that is not in keep.
+func (r *PostHogProxyReconciler) releaseAll(ctx context.Context, proxy *proxyv1.PostHogProxy, keep map[string]bool) error {
+	deployments := &metav1.PartialObjectMetadataList{}
+	deployments.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DeploymentList"))
+	if err := r.Client.List(ctx, deployments, client.InNamespace(proxy.Namespace)); err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range deployments.Items {
+		if keep[d.Name] || d.Annotations[desired.PatchedByAnnotation] != proxy.Name || !ownsFields(&d) {
+			continue
+		}
+		err := r.Client.Apply(ctx, desired.ReleasePatch(d.Namespace, d.Name), client.FieldOwner(desired.FieldManager))
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("taking back the patch on Deployment %s: %w", d.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// report writes the status an outcome calls for, only when it changed.
+func (r *PostHogProxyReconciler) report(ctx context.Context, proxy *proxyv1.PostHogProxy, out desired.Outcome) error {
+	status := desired.Status(proxy, out)
+	if equality.Semantic.DeepEqual(status, proxy.Status) {
+		return nil
+	}
+	base := proxy.DeepCopy()
+	proxy.Status = status
+	if err := r.Client.Status().Patch(ctx, proxy, client.MergeFrom(base)); err != nil {
+		return err
+	}
+	logf.FromContext(ctx).V(1).Info("status updated", "ready", readyStatus(status))
+	return nil
+}
+
+func readyStatus(status proxyv1.PostHogProxyStatus) metav1.ConditionStatus {
+	for _, c := range status.Conditions {
+		if c.Type == proxyv1.ConditionReady {
+			return c.Status
+		}
+	}
+	return metav1.ConditionUnknown
+}
+
+func addressStrings(proxy *proxyv1.PostHogProxy) []string {
+	out := make([]string, len(proxy.Spec.TrustedProxies.Addresses))
+	for i, a := range proxy.Spec.TrustedProxies.Addresses {
+		out[i] = string(a)
+	}
+	return out
+}

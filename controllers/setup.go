@@ -1,0 +1,87 @@
+package controllers
+
+import (
+	"context"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
+	"github.com/posthog-operator/posthog-proxy-operator/controllers/desired"
+)
+
+// targetIndex indexes PostHogProxies by the names of their target
+// Deployments, so a Deployment event finds the resources that patch it.
+const targetIndex = "spec.targets.name"
+
+// SetupWithManager registers the reconciler, its index and its watches.
+func (r *PostHogProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &proxyv1.PostHogProxy{}, targetIndex,
+		func(obj client.Object) []string {
+			proxy := obj.(*proxyv1.PostHogProxy)
+			names := make([]string, len(proxy.Spec.Targets))
+			for i, t := range proxy.Spec.Targets {
+				names[i] = t.Name
+			}
+			return names
+		})
+	if err != nil {
+		return err
+	}
+
+	return ctrl.NewControllerManagedBy(mgr).
+		// Status writes of its own do not wake the reconciler; spec changes
+		// and the start of a deletion do.
+		For(&proxyv1.PostHogProxy{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deleting))).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&networkingv1.Ingress{}).
+		// Only metadata: a Deployment's spec is read when reconciling. A
+		// generation change covers containers renamed or env edited; create
+		// and delete always pass.
+		WatchesMetadata(&appsv1.Deployment{},
+			handler.EnqueueRequestsFromMapFunc(r.proxiesForDeployment),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Named("posthogproxy").
+		Complete(r)
+}
+
+var deleting = predicate.NewPredicateFuncs(func(obj client.Object) bool {
+	return !obj.GetDeletionTimestamp().IsZero()
+})
+
+// proxiesForDeployment maps a Deployment to the PostHogProxies that target
+// it or that patched it before their spec changed.
+func (r *PostHogProxyReconciler) proxiesForDeployment(ctx context.Context, obj client.Object) []reconcile.Request {
+	list := &proxyv1.PostHogProxyList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{targetIndex: obj.GetName()}); err != nil {
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(list.Items)+1)
+	for _, p := range list.Items {
+		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
+	}
+	if by := obj.GetAnnotations()[desired.PatchedByAnnotation]; by != "" {
+		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: by}})
+	}
+	return requests
+}
+
+// CacheOptions keeps only the operator's own ConfigMaps and Ingresses in the
+// manager's cache, not every one in the cluster.
+func CacheOptions() cache.Options {
+	own := labels.SelectorFromSet(labels.Set{desired.ManagedByLabel: desired.ManagedByValue})
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.ConfigMap{}:     {Label: own},
+		&networkingv1.Ingress{}: {Label: own},
+	}}
+}

@@ -1,0 +1,175 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
+)
+
+// Every validation rule rejects its bad input at the API server with a
+// message that names the field and the fix.
+func TestValidationRulesRejectBadInputWithTheirMessage(t *testing.T) {
+	ns := newNamespace(t)
+	tests := []struct {
+		name   string
+		mutate func(*proxyv1.PostHogProxy)
+		want   string
+	}{
+		{"CIDR as a trusted address", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"10.0.0.0/8"}
+		}, "spec.trustedProxies.addresses entries must be single IP addresses"},
+		{"hostname as a trusted address", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"ingress.local"}
+		}, "spec.trustedProxies.addresses entries must be single IP addresses"},
+		{"IPv4-mapped IPv6 trusted address", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"::ffff:10.0.0.1"}
+		}, "spec.trustedProxies.addresses entries must be single IP addresses"},
+		{"duplicate trusted address", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"10.0.0.1", "10.0.0.1"}
+		}, `spec.trustedProxies.addresses[1]: Duplicate value: "10.0.0.1"`},
+		{"list policy without addresses", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = nil
+		}, "spec.trustedProxies.addresses needs at least one address when spec.trustedProxies.policy is List"},
+		{"trust-all together with addresses", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Policy = proxyv1.TrustAll
+		}, "spec.trustedProxies.addresses must be empty when spec.trustedProxies.policy is TrustAll"},
+		{"unknown trust policy", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Policy = "Everyone"
+		}, `spec.trustedProxies.policy: Unsupported value: "Everyone": supported values: "List", "TrustAll"`},
+		{"host with a scheme", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Hosts = []proxyv1.Hostname{"https://posthog.example.com"}
+		}, "spec.hosts entries must be lower-case DNS names such as posthog.example.com"},
+		{"upper-case host", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Hosts = []proxyv1.Hostname{"PostHog.example.com"}
+		}, "spec.hosts entries must be lower-case DNS names"},
+		{"wildcard host", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Hosts = []proxyv1.Hostname{"*.example.com"}
+		}, "without scheme, port, path or wildcard"},
+		{"host label over 63 characters", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Hosts = []proxyv1.Hostname{proxyv1.Hostname(strings.Repeat("a", 64) + ".example.com")}
+		}, "spec.hosts entries must have DNS labels of at most 63 characters"},
+		{"IP address as host", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Hosts = []proxyv1.Hostname{"10.0.0.1"}
+		}, "spec.hosts entries must be DNS names, not IP addresses"},
+		{"no hosts", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Hosts = nil
+		}, "spec.hosts: Required value"},
+		{"duplicate host", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Hosts = []proxyv1.Hostname{"posthog.example.com", "posthog.example.com"}
+		}, `spec.hosts[1]: Duplicate value: "posthog.example.com"`},
+		{"no targets", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Targets = nil
+		}, "spec.targets: Required value"},
+		{"bad Deployment name", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Targets = []proxyv1.TargetDeployment{{Name: "PostHog_Web"}}
+		}, "spec.targets[].name must be a Deployment name"},
+		{"duplicate target", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Targets = []proxyv1.TargetDeployment{{Name: "web"}, {Name: "web"}}
+		}, `spec.targets[1]: Duplicate value: {"name":"web"}`},
+		{"bad container name", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Targets[0].Containers = []proxyv1.ContainerName{"posthog.web"}
+		}, "spec.targets[].containers entries must be container names"},
+		{"Ingress termination without a secret", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TLS.SecretName = ""
+		}, "spec.tls.secretName is required when spec.tls.termination is Ingress"},
+		{"secret with load balancer termination", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TLS.Termination = proxyv1.TLSAtLoadBalancer
+		}, "spec.tls.secretName is only used when spec.tls.termination is Ingress"},
+		{"unknown termination", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TLS = proxyv1.TLS{Termination: "Edge"}
+		}, `spec.tls.termination: Unsupported value: "Edge"`},
+		{"bad secret name", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TLS.SecretName = "PostHog TLS"
+		}, "spec.tls.secretName must be a Secret name"},
+		{"port by number and name", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Service.Port = proxyv1.BackendPort{Number: 8000, Name: "http"}
+		}, "spec.ingress.service.port needs exactly one of number or name"},
+		{"port by neither", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Service.Port = proxyv1.BackendPort{}
+		}, "spec.ingress.service.port needs exactly one of number or name"},
+		{"port out of range", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Service.Port = proxyv1.BackendPort{Number: 70000}
+		}, "spec.ingress.service.port.number: Invalid value: 70000: spec.ingress.service.port.number in body should be less than or equal to 65535"},
+		{"bad port name", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Service.Port = proxyv1.BackendPort{Name: "HTTP"}
+		}, "spec.ingress.service.port.name must be a port name"},
+		{"bad Service name", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Service.Name = "8000-web"
+		}, "spec.ingress.service.name must be a Service name"},
+		{"bad IngressClass name", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.ClassName = "Nginx Public"
+		}, "spec.ingress.className must be an IngressClass name"},
+		{"bad annotation key", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]string{"proxy body size": "20m"}
+		}, "spec.ingress.annotations keys must be annotation names"},
+		{"oversize annotation value", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]string{"example.com/x": strings.Repeat("x", 4097)}
+		}, "spec.ingress.annotations values must be at most 4096 characters"},
+		{"unknown allowedHosts policy", func(p *proxyv1.PostHogProxy) {
+			p.Spec.AllowedHosts = "Any"
+		}, `spec.allowedHosts: Unsupported value: "Any"`},
+		{"name too long for its children", func(p *proxyv1.PostHogProxy) {
+			p.Name = strings.Repeat("p", 64)
+		}, "metadata.name must be at most 63 characters"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := sampleProxy(ns, fmt.Sprintf("bad-%d", i))
+			tt.mutate(p)
+			err := k8sClient.Create(context.Background(), p)
+			if !apierrors.IsInvalid(err) {
+				t.Fatalf("want the API server to reject it as invalid, got %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error does not say %q:\n%v", tt.want, err)
+			}
+		})
+	}
+}
+
+// The good inputs next to the bad ones are accepted, and defaults apply.
+func TestValidationAcceptsGoodInputAndDefaults(t *testing.T) {
+	ns := newNamespace(t)
+	tests := []struct {
+		name   string
+		mutate func(*proxyv1.PostHogProxy)
+	}{
+		{"sample", func(*proxyv1.PostHogProxy) {}},
+		{"IPv6 in any spelling", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"2001:DB8:0:0::1", "::1"}
+		}},
+		{"trust-all alone", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies = proxyv1.TrustedProxies{Policy: proxyv1.TrustAll}
+		}},
+		{"load balancer termination", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TLS = proxyv1.TLS{Termination: proxyv1.TLSAtLoadBalancer}
+		}},
+		{"port by name", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Service.Port = proxyv1.BackendPort{Name: "http"}
+		}},
+		{"several hosts and annotations", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Hosts = []proxyv1.Hostname{"posthog.example.com", "eu.posthog.example.com"}
+			p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/proxy-body-size": "20m", "team": "analytics"}
+		}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := sampleProxy(ns, fmt.Sprintf("good-%d", i))
+			tt.mutate(p)
+			if err := k8sClient.Create(context.Background(), p); err != nil {
+				t.Fatalf("rejected: %v", err)
+			}
+			if p.Spec.AllowedHosts != proxyv1.AllowedHostsFromHosts {
+				t.Errorf("spec.allowedHosts defaulted to %q, want Hosts", p.Spec.AllowedHosts)
+			}
+			if p.Spec.TrustedProxies.Policy == "" {
+				t.Errorf("spec.trustedProxies.policy was not defaulted")
+			}
+		})
+	}
+}
