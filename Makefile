@@ -45,10 +45,10 @@ verify-generated: generate ## Fail when generated files are not committed as gen
 	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
 
 .PHONY: test
-test: control-plane verify-generated ## Run unit tests and the integration suite on the local control plane.
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+test: control-plane verify-generated build ## Run unit, integration (envtest) and demo tests on the local control plane.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed: run make fmt"; exit 1; }
 	go vet ./...
-	go test $(GO_TEST_FLAGS) ./...
+	MANAGER_BIN=$(LOCALBIN)/manager KUBECTL_BIN=$(KUBEBUILDER_ASSETS)/kubectl go test $(GO_TEST_FLAGS) ./...
 
 ##@ Build
 

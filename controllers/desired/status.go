@@ -126,7 +126,7 @@ func Conditions(proxy *proxyv1.PostHogProxy, out Outcome) (wanted []metav1.Condi
 	}
 	if len(out.ProbeRisks) > 0 {
 		wanted = append(wanted, condition(proxyv1.ConditionProbeHostRisk, true, proxyv1.ReasonProbesWithoutHostHeader,
-			fmt.Sprintf("ALLOWED_HOSTS is %s but these HTTP probes send the pod IP as Host, which PostHog may refuse: %s; add an httpHeaders entry Host: %s to each probe, or set spec.allowedHosts to Unmanaged",
+			fmt.Sprintf("ALLOWED_HOSTS is %s but these HTTP probes (Deployment/container/probe) send the pod IP as Host, which PostHog may refuse: %s; add an httpHeaders entry Host: %s to each probe, or set spec.allowedHosts to Unmanaged",
 				strings.Join(hostStrings(proxy), ","), strings.Join(out.ProbeRisks, ", "), proxy.Spec.Hosts[0])))
 	} else {
 		unwanted = append(unwanted, proxyv1.ConditionProbeHostRisk)
@@ -156,8 +156,7 @@ func ingressCondition(out Outcome) metav1.Condition {
 
 func targetsCondition(out Outcome) metav1.Condition {
 	var reason string
-	var problems []string
-	containers := 0
+	var problems, applied []string
 	for _, t := range out.Targets {
 		switch {
 		case t.Problem != nil:
@@ -171,14 +170,14 @@ func targetsCondition(out Outcome) metav1.Condition {
 			}
 			problems = append(problems, fmt.Sprintf("Deployment %s: %v", t.Name, t.Err))
 		default:
-			containers += len(t.Containers)
+			applied = append(applied, fmt.Sprintf("%s (%s)", t.Name, strings.Join(t.Containers, ", ")))
 		}
 	}
 	if len(problems) > 0 {
 		return condition(proxyv1.ConditionTargetsReady, false, reason, strings.Join(problems, "; "))
 	}
-	return condition(proxyv1.ConditionTargetsReady, true, proxyv1.ReasonEnvApplied, fmt.Sprintf(
-		"%d containers in %d Deployments carry the proxy settings", containers, len(out.Targets)))
+	return condition(proxyv1.ConditionTargetsReady, true, proxyv1.ReasonEnvApplied,
+		"proxy settings applied to Deployment "+strings.Join(applied, ", "))
 }
 
 func readyCondition(parts []metav1.Condition) metav1.Condition {

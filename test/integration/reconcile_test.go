@@ -112,7 +112,7 @@ func TestLifecycleKeepsOtherWritersEnv(t *testing.T) {
 	Expect(k8sClient.Delete(ctx, proxy)).To(Succeed())
 	Eventually(func() bool {
 		return apierrors.IsNotFound(k8sClient.Get(ctx, key, &proxyv1.PostHogProxy{}))
-	}).WithTimeout(20 * time.Second).Should(BeTrue(), "the finalizer must not stick")
+	}).WithTimeout(20*time.Second).Should(BeTrue(), "the finalizer must not stick")
 	after := getDeployment(Default, ns, "posthog-web")
 	Expect(after.Spec.Template.Spec).To(Equal(before.Spec.Template.Spec))
 	Expect(after.Spec.Template.Annotations).To(Equal(before.Spec.Template.Annotations))

@@ -1,0 +1,240 @@
+// Command demo runs the operator's main job end to end on a local control
+// plane: it starts kube-apiserver and etcd, installs the CRD, applies a
+// PostHog web Deployment shaped like PostHog's Helm chart and a
+// PostHogProxy, runs the manager, waits for Ready, shows what the operator
+// produced, deletes the PostHogProxy, checks the Deployment is back to
+// exactly what it was, and stops everything it started.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+const namespace = "posthog"
+
+func main() {
+	manager := flag.String("manager", "bin/manager", "path of the manager binary")
+	kubectl := flag.String("kubectl", "kubectl", "path of kubectl")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *manager, *kubectl); err != nil {
+		fmt.Fprintln(os.Stderr, "\ndemo failed:", err)
+		os.Exit(1)
+	}
+	fmt.Println("\ndemo passed: everything it started is stopped")
+}
+
+func run(ctx context.Context, managerBin, kubectlBin string) error {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		return errors.New("KUBEBUILDER_ASSETS is not set: run `make demo`, which builds the local control plane")
+	}
+	work, err := os.MkdirTemp("", "posthog-proxy-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	step("Starting a local control plane (kube-apiserver + etcd)")
+	env := &envtest.Environment{ControlPlaneStartTimeout: 90 * time.Second}
+	if _, err := env.Start(); err != nil {
+		return fmt.Errorf("starting the control plane: %w", err)
+	}
+	defer func() {
+		step("Stopping the control plane")
+		_ = env.Stop()
+	}()
+	admin, err := env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return err
+	}
+	kubeconfig, err := admin.KubeConfig()
+	if err != nil {
+		return err
+	}
+	kubeconfigPath := filepath.Join(work, "kubeconfig")
+	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
+		return err
+	}
+	k := kube{bin: kubectlBin, kubeconfig: kubeconfigPath}
+
+	step("Installing the CRD")
+	if err := k.show(ctx, "apply", "--server-side", "-f", "config/crd/bases"); err != nil {
+		return err
+	}
+	if err := k.show(ctx, "wait", "--for=condition=Established", "crd/posthogproxies.proxy.posthog-operator.io", "--timeout=60s"); err != nil {
+		return err
+	}
+
+	step("Applying PostHog's web Deployment and Service (as its Helm chart would)")
+	if err := k.show(ctx, "create", "namespace", namespace); err != nil {
+		return err
+	}
+	if err := k.show(ctx, "apply", "-n", namespace, "-f", "config/samples/posthog-web.yaml"); err != nil {
+		return err
+	}
+	before, err := k.output(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", "jsonpath={.spec.template}")
+	if err != nil {
+		return err
+	}
+
+	step("Starting the operator")
+	mgr, err := startManager(ctx, managerBin, kubeconfigPath, filepath.Join(work, "manager.log"))
+	if err != nil {
+		return err
+	}
+	defer mgr.stop()
+
+	step("Applying the PostHogProxy")
+	if err := k.show(ctx, "apply", "-n", namespace, "-f", "config/samples/proxy_v1alpha1_posthogproxy.yaml"); err != nil {
+		return err
+	}
+	if err := k.show(ctx, "wait", "-n", namespace, "--for=condition=Ready", "posthogproxy/posthog", "--timeout=60s"); err != nil {
+		return mgr.withLog(err)
+	}
+
+	step("The PostHogProxy")
+	if err := k.show(ctx, "get", "-n", namespace, "phpx", "-o", "wide"); err != nil {
+		return err
+	}
+	step("Its spec and status")
+	if err := k.show(ctx, "get", "-n", namespace, "phpx/posthog", "-o", "yaml"); err != nil {
+		return err
+	}
+	step("The Ingress it created")
+	if err := k.show(ctx, "get", "-n", namespace, "ingress/posthog", "-o", "yaml"); err != nil {
+		return err
+	}
+	step("The trusted proxy ConfigMap it created")
+	if err := k.show(ctx, "get", "-n", namespace, "configmap/posthog-trusted-proxies", "-o", "yaml"); err != nil {
+		return err
+	}
+	step("The PostHog web container's env: the chart's own variables plus the operator's")
+	if err := k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", envColumns); err != nil {
+		return err
+	}
+	if err := k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o",
+		"jsonpath={.spec.template.metadata.annotations}"); err != nil {
+		return err
+	}
+	fmt.Println()
+
+	step("Deleting the PostHogProxy: the operator takes back its variables")
+	if err := k.show(ctx, "delete", "-n", namespace, "phpx/posthog", "--wait", "--timeout=60s"); err != nil {
+		return mgr.withLog(err)
+	}
+	if err := k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", envColumns); err != nil {
+		return err
+	}
+	after, err := k.output(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", "jsonpath={.spec.template}")
+	if err != nil {
+		return err
+	}
+	if same, err := sameJSON(before, after); err != nil || !same {
+		return fmt.Errorf("the pod template differs from before the PostHogProxy:\nbefore: %s\nafter:  %s", before, after)
+	}
+	fmt.Println("The pod template is exactly what it was before the PostHogProxy existed.")
+	return nil
+}
+
+const envColumns = `jsonpath={range .spec.template.spec.containers[?(@.name=="posthog-web")].env[*]}{.name}{"\t"}{.value}{.valueFrom}{"\n"}{end}`
+
+func step(title string) { fmt.Printf("\n== %s\n", title) }
+
+// kube runs kubectl against the demo's control plane.
+type kube struct{ bin, kubeconfig string }
+
+func (k kube) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, k.bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+k.kubeconfig)
+	return cmd
+}
+
+// show prints a kubectl command and runs it with its output on the terminal.
+func (k kube) show(ctx context.Context, args ...string) error {
+	fmt.Println("$ kubectl " + strings.Join(args, " "))
+	cmd := k.command(ctx, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("kubectl %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+func (k kube) output(ctx context.Context, args ...string) (string, error) {
+	var stderr bytes.Buffer
+	cmd := k.command(ctx, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
+}
+
+// manager is the operator running as its own process.
+type manager struct {
+	cmd *exec.Cmd
+	log string
+}
+
+func startManager(ctx context.Context, bin, kubeconfig, logPath string) (*manager, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, bin, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--zap-log-level=info")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	fmt.Printf("manager pid %d, log in %s\n", cmd.Process.Pid, logPath)
+	return &manager{cmd: cmd, log: logPath}, nil
+}
+
+func (m *manager) stop() {
+	step("Stopping the operator")
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	_ = m.cmd.Wait()
+}
+
+// withLog adds the end of the manager's log to an error.
+func (m *manager) withLog(err error) error {
+	data, _ := os.ReadFile(m.log)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) > 20 {
+		lines = lines[len(lines)-20:]
+	}
+	return fmt.Errorf("%w\nlast lines of the manager's log:\n%s", err, strings.Join(lines, "\n"))
+}
+
+func sameJSON(a, b string) (bool, error) {
+	var va, vb any
+	if err := json.Unmarshal([]byte(a), &va); err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal([]byte(b), &vb); err != nil {
+		return false, err
+	}
+	ja, _ := json.Marshal(va)
+	jb, _ := json.Marshal(vb)
+	return bytes.Equal(ja, jb), nil
+}
