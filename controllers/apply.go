@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -47,14 +46,6 @@ func sameJSON(a, b any) (bool, error) {
 		return false, err
 	}
 	return string(ja) == string(jb), nil
-}
-
-// ownsFields says whether the operator's field manager holds any applied
-// field on the object.
-func ownsFields(obj metav1.Object) bool {
-	return slices.ContainsFunc(obj.GetManagedFields(), func(e metav1.ManagedFieldsEntry) bool {
-		return e.Manager == desired.FieldManager && e.Operation == metav1.ManagedFieldsOperationApply
-	})
 }
 
 // conflictProblem turns a server-side apply conflict into a condition that

@@ -72,14 +72,21 @@ func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	out := desired.Outcome{List: list}
 	out.TrustedProxies = r.applyConfigMap(ctx, desired.ConfigMap(proxy, list))
 	out.Ingress = r.applyIngress(ctx, desired.Ingress(proxy))
-	patched := map[string]bool{}
+	targets := map[string]bool{}
 	for _, target := range proxy.Spec.Targets {
+		targets[target.Name] = true
+		if out.TrustedProxies != nil {
+			// Pods must never roll onto a reference to a list that is not
+			// published yet.
+			out.Targets = append(out.Targets, desired.TargetOutcome{Name: target.Name,
+				Err: errors.New("not patched until the trusted proxy ConfigMap is applied")})
+			continue
+		}
 		result, risks := r.patchTarget(ctx, proxy, target, list)
 		out.Targets = append(out.Targets, result)
 		out.ProbeRisks = append(out.ProbeRisks, risks...)
-		patched[target.Name] = true
 	}
-	if err := r.releaseAll(ctx, proxy, patched); err != nil {
+	if err := r.releaseAll(ctx, proxy, targets); err != nil {
 		return ctrl.Result{}, err
 	}
 
@@ -218,7 +225,7 @@ func (r *PostHogProxyReconciler) releaseAll(ctx context.Context, proxy *proxyv1.
 	}
 	var errs []error
 	for _, d := range deployments.Items {
-		if keep[d.Name] || d.Annotations[desired.PatchedByAnnotation] != proxy.Name || !ownsFields(&d) {
+		if keep[d.Name] || !desired.PatchedBy(proxy, &d) {
 			continue
 		}
 		err := r.Client.Apply(ctx, desired.ReleasePatch(d.Namespace, d.Name), client.FieldOwner(desired.FieldManager))

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -64,6 +65,8 @@ var deleting = predicate.NewPredicateFuncs(func(obj client.Object) bool {
 func (r *PostHogProxyReconciler) proxiesForDeployment(ctx context.Context, obj client.Object) []reconcile.Request {
 	list := &proxyv1.PostHogProxyList{}
 	if err := r.Client.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{targetIndex: obj.GetName()}); err != nil {
+		// Only a broken cache fails here; the periodic resync catches up.
+		logf.FromContext(ctx).Error(err, "listing PostHogProxies for a Deployment", "deployment", client.ObjectKeyFromObject(obj))
 		return nil
 	}
 	requests := make([]reconcile.Request, 0, len(list.Items)+1)

@@ -51,7 +51,10 @@ func Status(proxy *proxyv1.PostHogProxy, out Outcome) proxyv1.PostHogProxyStatus
 		Conditions:         append([]metav1.Condition(nil), proxy.Status.Conditions...),
 		URL:                URL(proxy),
 	}
-	if out.Invalid == nil && out.TrustedProxies == nil {
+	if out.Invalid != nil {
+		// What was applied before stays applied, and so does its record.
+		st.TrustedProxies, st.Targets = proxy.Status.TrustedProxies, proxy.Status.Targets
+	} else if out.TrustedProxies == nil {
 		st.TrustedProxies = &proxyv1.TrustedProxiesStatus{
 			ConfigMapName: ConfigMapName(proxy),
 			Count:         int32(out.List.Len()),
@@ -91,11 +94,17 @@ func URL(proxy *proxyv1.PostHogProxy) string {
 // must be absent (kstatus reads an absent Reconciling or Stalled as False).
 func Conditions(proxy *proxyv1.PostHogProxy, out Outcome) (wanted []metav1.Condition, unwanted []string) {
 	if p := out.Invalid; p != nil {
+		// Nothing of this generation was applied: every part says so, and
+		// warnings about the parts are withdrawn until it can be.
+		notApplied := "not applied: " + p.Message
 		return []metav1.Condition{
-			condition(proxyv1.ConditionTrustedProxiesReady, false, p.Reason, p.Message),
-			condition(proxyv1.ConditionReady, false, p.Reason, p.Message),
-			condition(proxyv1.ConditionStalled, true, p.Reason, p.Message),
-		}, []string{proxyv1.ConditionReconciling}
+				condition(proxyv1.ConditionTrustedProxiesReady, false, p.Reason, p.Message),
+				condition(proxyv1.ConditionIngressReady, false, p.Reason, notApplied),
+				condition(proxyv1.ConditionTargetsReady, false, p.Reason, notApplied),
+				condition(proxyv1.ConditionReady, false, p.Reason, p.Message),
+				condition(proxyv1.ConditionStalled, true, p.Reason, p.Message),
+			}, []string{proxyv1.ConditionReconciling, proxyv1.ConditionInsecureConfiguration,
+				proxyv1.ConditionProbeHostRisk}
 	}
 	parts := []metav1.Condition{
 		trustedProxiesCondition(proxy, out),

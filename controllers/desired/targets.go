@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 )
@@ -100,4 +101,26 @@ func ProbesWithoutHost(deployment *appsv1.Deployment, containers []string) []str
 		}
 	}
 	return risky
+}
+
+// PatchedBy says whether a Deployment carries a patch of this PostHogProxy
+// that the operator can take back: it holds fields the operator applied, and either the patched-by annotation names this PostHogProxy or,
+// should someone have removed the annotation, it is one of its targets.
+func PatchedBy(proxy *proxyv1.PostHogProxy, deployment metav1.Object) bool {
+	applied := slices.ContainsFunc(deployment.GetManagedFields(), func(e metav1.ManagedFieldsEntry) bool {
+		return e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply
+	})
+	if !applied {
+		return false
+	}
+	switch deployment.GetAnnotations()[PatchedByAnnotation] {
+	case proxy.Name:
+		return true
+	case "":
+		return slices.ContainsFunc(proxy.Spec.Targets, func(t proxyv1.TargetDeployment) bool {
+			return t.Name == deployment.GetName()
+		})
+	default:
+		return false
+	}
 }

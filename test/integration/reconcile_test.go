@@ -92,6 +92,13 @@ func TestLifecycleKeepsOtherWritersEnv(t *testing.T) {
 	Expect(hash1).To(HavePrefix("sha256:"))
 	Expect(managers(d)).To(ContainElements(chartManager+"/Update", desired.FieldManager+"/Apply"))
 
+	// Someone else adds a variable while the operator's are in place.
+	added := corev1.EnvVar{Name: "POSTHOG_EXTRA", Value: "added-later"}
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(d), d)).To(Succeed())
+	d.Spec.Template.Spec.Containers[0].Env = append(d.Spec.Template.Spec.Containers[0].Env, added)
+	Expect(k8sClient.Update(ctx, d, client.FieldOwner("kubectl-edit"))).To(Succeed())
+	before.Spec.Template.Spec.Containers[0].Env = append(before.Spec.Template.Spec.Containers[0].Env, added)
+
 	// Update: a new address changes the list and the hash, nothing else.
 	Expect(k8sClient.Get(ctx, key, proxy)).To(Succeed())
 	proxy.Spec.TrustedProxies.Addresses = append(proxy.Spec.TrustedProxies.Addresses, "10.0.0.1")
@@ -104,8 +111,8 @@ func TestLifecycleKeepsOtherWritersEnv(t *testing.T) {
 		g.Expect(d.Spec.Template.Annotations[desired.ConfigHashAnnotation]).NotTo(Equal(hash1))
 	}).Should(Succeed())
 	env = envOf(d, webContainer)
-	for _, e := range original.Spec.Template.Spec.Containers[0].Env {
-		Expect(env).To(HaveKeyWithValue(e.Name, e), "the chart's %s after an update", e.Name)
+	for _, e := range before.Spec.Template.Spec.Containers[0].Env {
+		Expect(env).To(HaveKeyWithValue(e.Name, e), "the other writers' %s after an update", e.Name)
 	}
 
 	// Delete: our env and annotations go, everything else is as before.
@@ -348,4 +355,35 @@ func TestRemovedTargetIsReleased(t *testing.T) {
 		g.Expect(slices.ContainsFunc(managers(d), func(m string) bool { return strings.HasPrefix(m, desired.FieldManager) })).To(BeFalse())
 	}).Should(Succeed())
 	Expect(envOf(getDeployment(Default, ns, "posthog-web"), webContainer)).To(HaveKey(desired.EnvIsBehindProxy))
+}
+
+// Deletion takes the patch back even when someone removed the patched-by
+// annotation from the Deployment.
+func TestDeletionReleasesTargetWithoutItsAnnotation(t *testing.T) {
+	RegisterTestingT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	before := getDeployment(Default, ns, "posthog-web")
+	proxy := sampleProxy(ns, "posthog")
+	Expect(k8sClient.Create(ctx, proxy)).To(Succeed())
+	key := client.ObjectKeyFromObject(proxy)
+	waitForCondition(t, key, proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
+
+	// Strip the annotation with a JSON patch, as a hand edit would. The
+	// operator puts it back; strip it again right before deleting.
+	strip := client.RawPatch(types.JSONPatchType, []byte(`[{"op":"remove","path":"/metadata/annotations/proxy.posthog-operator.io~1patched-by"}]`))
+	Expect(k8sClient.Patch(ctx, getDeployment(Default, ns, "posthog-web"), strip, client.FieldOwner("someone"))).To(Succeed())
+	Eventually(func(g Gomega) {
+		g.Expect(getDeployment(g, ns, "posthog-web").Annotations).To(HaveKeyWithValue(desired.PatchedByAnnotation, "posthog"))
+	}).Should(Succeed(), "the operator restores its annotation")
+	Expect(k8sClient.Patch(ctx, getDeployment(Default, ns, "posthog-web"), strip, client.FieldOwner("someone"))).To(Succeed())
+	Expect(k8sClient.Delete(ctx, proxy)).To(Succeed())
+
+	Eventually(func() bool {
+		return apierrors.IsNotFound(k8sClient.Get(ctx, key, &proxyv1.PostHogProxy{}))
+	}).WithTimeout(20 * time.Second).Should(BeTrue())
+	after := getDeployment(Default, ns, "posthog-web")
+	Expect(after.Spec.Template.Spec).To(Equal(before.Spec.Template.Spec))
+	Expect(after.Spec.Template.Annotations).To(Equal(before.Spec.Template.Annotations))
 }

@@ -12,11 +12,13 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -76,7 +78,7 @@ func run(m *testing.M) int {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   controllers.CacheOptions(),
+		Cache:   suiteCacheOptions(),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -96,4 +98,17 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return code
+}
+
+// unmanagedLabel keeps a PostHogProxy away from the suite's manager, so a
+// test can drive a reconciler of its own (with faults injected, or writes
+// counted) without a second one racing it.
+const unmanagedLabel = "test.posthog-operator.io/unmanaged"
+
+func suiteCacheOptions() cache.Options {
+	opts := controllers.CacheOptions()
+	notUnmanaged, err := labels.Parse("!" + unmanagedLabel)
+	utilruntime.Must(err)
+	opts.ByObject[&proxyv1.PostHogProxy{}] = cache.ByObject{Label: notUnmanaged}
+	return opts
 }
