@@ -70,16 +70,15 @@ func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 
 	out := desired.Outcome{List: list}
-	out.TrustedProxies = r.applyConfigMap(ctx, desired.ConfigMap(proxy, list))
-	out.Ingress = r.applyIngress(ctx, desired.Ingress(proxy))
+	out.TrustedProxies = r.applyConfigMap(ctx, proxy, desired.ConfigMap(proxy, list))
+	out.Ingress = r.applyIngress(ctx, proxy, desired.Ingress(proxy))
 	targets := map[string]bool{}
 	for _, target := range proxy.Spec.Targets {
 		targets[target.Name] = true
 		if out.TrustedProxies != nil {
 			// Pods must never roll onto a reference to a list that is not
 			// published yet.
-			out.Targets = append(out.Targets, desired.TargetOutcome{Name: target.Name,
-				Err: errors.New("not patched until the trusted proxy ConfigMap is applied")})
+			out.Targets = append(out.Targets, heldBack(target.Name, out.TrustedProxies))
 			continue
 		}
 		result, risks := r.patchTarget(ctx, proxy, target, list)
@@ -121,39 +120,51 @@ func (r *PostHogProxyReconciler) finalize(ctx context.Context, proxy *proxyv1.Po
 	return client.IgnoreNotFound(r.Client.Patch(ctx, proxy, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
 }
 
-func (r *PostHogProxyReconciler) applyConfigMap(ctx context.Context, want *corev1ac.ConfigMapApplyConfiguration) error {
+// heldBack is the outcome of a target that waits for its ConfigMap.
+func heldBack(name string, cause error) desired.TargetOutcome {
+	msg := "Deployment " + name + " is not patched until the trusted proxy ConfigMap is applied"
+	if p, ok := cause.(*desired.Problem); ok {
+		return desired.TargetOutcome{Name: name, Problem: &desired.Problem{Reason: p.Reason, Message: msg}}
+	}
+	return desired.TargetOutcome{Name: name, Err: errors.New(msg)}
+}
+
+func (r *PostHogProxyReconciler) applyConfigMap(ctx context.Context, proxy *proxyv1.PostHogProxy, want *corev1ac.ConfigMapApplyConfiguration) error {
 	live := &corev1.ConfigMap{}
-	extract, err := r.extractor(ctx, types.NamespacedName{Namespace: *want.Namespace, Name: *want.Name}, live, func() (runtime.ApplyConfiguration, error) {
+	return r.applyChild(ctx, proxy, "ConfigMap", desired.ConfigMapName(proxy), live, want, func() (runtime.ApplyConfiguration, error) {
 		return corev1ac.ExtractConfigMap(live, desired.FieldManager)
 	})
-	if err != nil {
-		return err
-	}
-	// The operator owns its children: a hand edit is put back, forcibly.
-	return applyIfChanged(ctx, r.Client, want, extract, client.ForceOwnership)
 }
 
-func (r *PostHogProxyReconciler) applyIngress(ctx context.Context, want *networkingv1ac.IngressApplyConfiguration) error {
+func (r *PostHogProxyReconciler) applyIngress(ctx context.Context, proxy *proxyv1.PostHogProxy, want *networkingv1ac.IngressApplyConfiguration) error {
 	live := &networkingv1.Ingress{}
-	extract, err := r.extractor(ctx, types.NamespacedName{Namespace: *want.Namespace, Name: *want.Name}, live, func() (runtime.ApplyConfiguration, error) {
+	return r.applyChild(ctx, proxy, "Ingress", desired.IngressName(proxy), live, want, func() (runtime.ApplyConfiguration, error) {
 		return networkingv1ac.ExtractIngress(live, desired.FieldManager)
 	})
-	if err != nil {
-		return err
-	}
-	return applyIfChanged(ctx, r.Client, want, extract, client.ForceOwnership)
 }
 
-// extractor reads a child from the cache and returns how to extract the
-// operator's fields from it, or nil when it does not exist.
-func (r *PostHogProxyReconciler) extractor(ctx context.Context, key types.NamespacedName, live client.Object, extract func() (runtime.ApplyConfiguration, error)) (func() (runtime.ApplyConfiguration, error), error) {
-	if err := r.Client.Get(ctx, key, live); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, err
+// applyChild applies an object the operator owns. A hand edit of the
+// operator's fields is put back (the apply forces), but an object of the
+// same name that this PostHogProxy does not control is never taken over.
+// The cache holds only objects with the operator's label, so a miss is
+// checked against the API server before anything is created.
+func (r *PostHogProxyReconciler) applyChild(ctx context.Context, proxy *proxyv1.PostHogProxy, kind, name string, live client.Object, want runtime.ApplyConfiguration, extract func() (runtime.ApplyConfiguration, error)) error {
+	key := types.NamespacedName{Namespace: proxy.Namespace, Name: name}
+	err := r.Client.Get(ctx, key, live)
+	if apierrors.IsNotFound(err) {
+		err = r.APIReader.Get(ctx, key, live)
 	}
-	return extract, nil
+	switch {
+	case apierrors.IsNotFound(err):
+		extract = nil
+	case err != nil:
+		return err
+	case !metav1.IsControlledBy(live, proxy):
+		return &desired.Problem{Reason: proxyv1.ReasonAlreadyExists, Message: fmt.Sprintf(
+			"%s %s already exists and is not controlled by this PostHogProxy; the operator does not take over objects it did not create: delete or rename that %s, or rename the PostHogProxy",
+			kind, key.Name, kind)}
+	}
+	return applyIfChanged(ctx, r.Client, want, extract, client.ForceOwnership)
 }
 
 // patchTarget applies the environment patch to one target Deployment, and

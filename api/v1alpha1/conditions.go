@@ -53,6 +53,10 @@ const (
 	// ReasonEnvApplied: every target container carries the variables.
 	ReasonEnvApplied = "EnvApplied"
 
+	// ReasonAlreadyExists: an object the operator would create already
+	// exists and is not controlled by this PostHogProxy; the operator never
+	// takes over objects it did not create.
+	ReasonAlreadyExists = "AlreadyExists"
 	// ReasonTargetNotFound: a target Deployment does not exist.
 	ReasonTargetNotFound = "TargetNotFound"
 	// ReasonContainerNotFound: a named container is not in the Deployment.

@@ -12,7 +12,8 @@ import (
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/trust"
 )
 
-// Outcome is what one reconcile achieved, part by part.
+// Outcome is what one reconcile achieved, part by part. A part's error is
+// a *Problem when a person must act, and a failed API call otherwise.
 type Outcome struct {
 	// Invalid is set when the spec cannot be applied at all; nothing was.
 	Invalid        *Problem
@@ -34,12 +35,25 @@ type TargetOutcome struct {
 }
 
 // Err is every failed API call of the outcome, to retry with backoff.
+// Problems are left out: retrying cannot solve them.
 func (o Outcome) Err() error {
-	errs := []error{o.TrustedProxies, o.Ingress}
+	errs := []error{transient(o.TrustedProxies), transient(o.Ingress)}
 	for _, t := range o.Targets {
 		errs = append(errs, t.Err)
 	}
 	return errors.Join(errs...)
+}
+
+func transient(err error) error {
+	if _, ok := asProblem(err); ok {
+		return nil
+	}
+	return err
+}
+
+func asProblem(err error) (*Problem, bool) {
+	var p *Problem
+	return p, errors.As(err, &p)
 }
 
 // Status is the status a PostHogProxy should have after a reconcile with
@@ -108,7 +122,7 @@ func Conditions(proxy *proxyv1.PostHogProxy, out Outcome) (wanted []metav1.Condi
 	}
 	parts := []metav1.Condition{
 		trustedProxiesCondition(proxy, out),
-		ingressCondition(out),
+		ingressCondition(proxy, out),
 		targetsCondition(out),
 	}
 	wanted = append(wanted, parts...)
@@ -147,7 +161,7 @@ func trustedProxiesCondition(proxy *proxyv1.PostHogProxy, out Outcome) metav1.Co
 	t := proxyv1.ConditionTrustedProxiesReady
 	switch {
 	case out.TrustedProxies != nil:
-		return condition(t, false, proxyv1.ReasonApplyFailed, "ConfigMap "+ConfigMapName(proxy)+": "+out.TrustedProxies.Error())
+		return partFailed(t, "ConfigMap "+ConfigMapName(proxy), out.TrustedProxies)
 	case policy(proxy) == proxyv1.TrustAll:
 		return condition(t, true, proxyv1.ReasonTrustAllProxies, "every proxy is trusted (TRUST_ALL_PROXIES)")
 	default:
@@ -156,9 +170,9 @@ func trustedProxiesCondition(proxy *proxyv1.PostHogProxy, out Outcome) metav1.Co
 	}
 }
 
-func ingressCondition(out Outcome) metav1.Condition {
+func ingressCondition(proxy *proxyv1.PostHogProxy, out Outcome) metav1.Condition {
 	if out.Ingress != nil {
-		return condition(proxyv1.ConditionIngressReady, false, proxyv1.ReasonApplyFailed, out.Ingress.Error())
+		return partFailed(proxyv1.ConditionIngressReady, "Ingress "+IngressName(proxy), out.Ingress)
 	}
 	return condition(proxyv1.ConditionIngressReady, true, proxyv1.ReasonIngressApplied, "the Ingress matches the spec")
 }
@@ -189,6 +203,15 @@ func targetsCondition(out Outcome) metav1.Condition {
 		"proxy settings applied to Deployment "+strings.Join(applied, ", "))
 }
 
+// partFailed is the condition of a part that could not be applied. A
+// problem's message already names the object; an API error does not.
+func partFailed(conditionType, object string, err error) metav1.Condition {
+	if p, ok := asProblem(err); ok {
+		return condition(conditionType, false, p.Reason, p.Message)
+	}
+	return condition(conditionType, false, proxyv1.ReasonApplyFailed, object+": "+err.Error())
+}
+
 func readyCondition(parts []metav1.Condition) metav1.Condition {
 	for _, p := range parts {
 		if p.Status != metav1.ConditionTrue {
@@ -202,7 +225,9 @@ func readyCondition(parts []metav1.Condition) metav1.Condition {
 // API call, of an outcome.
 func blockers(out Outcome) (stalled *Problem, retrying error) {
 	for _, err := range []error{out.TrustedProxies, out.Ingress} {
-		if err != nil && retrying == nil {
+		if p, ok := asProblem(err); ok && stalled == nil {
+			stalled = p
+		} else if err != nil && !ok && retrying == nil {
 			retrying = err
 		}
 	}

@@ -142,9 +142,9 @@ func TestStatus(t *testing.T) {
 			out:  Outcome{Ingress: timeout, Targets: []TargetOutcome{fineTarget}},
 			want: map[string]wantCondition{
 				proxyv1.ConditionTrustedProxiesReady: {metav1.ConditionTrue, proxyv1.ReasonListPublished, listMessage},
-				proxyv1.ConditionIngressReady:        {metav1.ConditionFalse, proxyv1.ReasonApplyFailed, "etcdserver: request timed out"},
+				proxyv1.ConditionIngressReady:        {metav1.ConditionFalse, proxyv1.ReasonApplyFailed, "Ingress posthog: etcdserver: request timed out"},
 				proxyv1.ConditionTargetsReady:        {metav1.ConditionTrue, proxyv1.ReasonEnvApplied, envMessage},
-				proxyv1.ConditionReady:               {metav1.ConditionFalse, proxyv1.ReasonApplyFailed, "IngressReady: etcdserver: request timed out"},
+				proxyv1.ConditionReady:               {metav1.ConditionFalse, proxyv1.ReasonApplyFailed, "IngressReady: Ingress posthog: etcdserver: request timed out"},
 				proxyv1.ConditionReconciling:         {metav1.ConditionTrue, proxyv1.ReasonApplyFailed, "retrying after: etcdserver: request timed out"},
 			},
 			wantTrustedProxies: listStatus,
@@ -516,5 +516,28 @@ func TestStatusInvalidAfterValidKeepsTheRecord(t *testing.T) {
 		if c.ObservedGeneration != proxy.Generation {
 			t.Errorf("condition %s has observedGeneration %d, want %d", c.Type, c.ObservedGeneration, proxy.Generation)
 		}
+	}
+}
+
+// A part that needs a person (here: a ConfigMap of the same name that the
+// operator did not create) stalls; it is not retried as if it were an API
+// failure.
+func TestPartProblemStallsAndIsNotRetried(t *testing.T) {
+	proxy := newProxy()
+	taken := &Problem{Reason: proxyv1.ReasonAlreadyExists, Message: "ConfigMap posthog-trusted-proxies already exists"}
+	out := Outcome{TrustedProxies: taken, Targets: []TargetOutcome{{Name: "posthog-web", Problem: &Problem{Reason: proxyv1.ReasonAlreadyExists, Message: "held back"}}}}
+	if err := out.Err(); err != nil {
+		t.Errorf("Err() = %v, want nil: a problem is not retried", err)
+	}
+	st := Status(proxy, outcomeFor(t, proxy, out))
+	assertConditions(t, st, proxy.Generation, map[string]wantCondition{
+		proxyv1.ConditionTrustedProxiesReady: {metav1.ConditionFalse, proxyv1.ReasonAlreadyExists, taken.Message},
+		proxyv1.ConditionIngressReady:        {metav1.ConditionTrue, proxyv1.ReasonIngressApplied, "the Ingress matches the spec"},
+		proxyv1.ConditionTargetsReady:        {metav1.ConditionFalse, proxyv1.ReasonAlreadyExists, "held back"},
+		proxyv1.ConditionReady:               {metav1.ConditionFalse, proxyv1.ReasonAlreadyExists, "TrustedProxiesReady: " + taken.Message},
+		proxyv1.ConditionStalled:             {metav1.ConditionTrue, proxyv1.ReasonAlreadyExists, taken.Message},
+	})
+	if st.TrustedProxies != nil {
+		t.Errorf("trustedProxies = %+v, want none: the list was not published", st.TrustedProxies)
 	}
 }

@@ -23,6 +23,8 @@ type Problem struct {
 	Message string
 }
 
+func (p *Problem) Error() string { return p.Message }
+
 // Observed is what the operator found for one target.
 type Observed struct {
 	// Deployment is nil when it does not exist.

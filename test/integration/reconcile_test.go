@@ -387,3 +387,43 @@ func TestDeletionReleasesTargetWithoutItsAnnotation(t *testing.T) {
 	Expect(after.Spec.Template.Spec).To(Equal(before.Spec.Template.Spec))
 	Expect(after.Spec.Template.Annotations).To(Equal(before.Spec.Template.Annotations))
 }
+
+// Objects of the same names that the user already had are never taken
+// over: their data stays, they get no owner reference (which would have the
+// garbage collector delete them with the PostHogProxy), and the Deployment
+// is not pointed at a list the operator does not control.
+func TestExistingObjectsOfTheSameNameAreNotTakenOver(t *testing.T) {
+	RegisterTestingT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	theirs := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "posthog-trusted-proxies", Namespace: ns},
+		Data:       map[string]string{"TRUSTED_PROXIES": "192.0.2.1", "notes": "hand-made"},
+	}
+	createAs(t, theirs, "kubectl-create")
+	theirIngress := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Name: "posthog", Namespace: ns},
+		Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+			Name: "legacy", Port: networkingv1.ServiceBackendPort{Number: 80}}}},
+	}
+	createAs(t, theirIngress, "kubectl-create")
+
+	proxy := sampleProxy(ns, "posthog")
+	Expect(k8sClient.Create(ctx, proxy)).To(Succeed())
+	got := waitForCondition(t, client.ObjectKeyFromObject(proxy), proxyv1.ConditionStalled, metav1.ConditionTrue, proxyv1.ReasonAlreadyExists)
+	Expect(condition(got, proxyv1.ConditionTrustedProxiesReady).Message).To(ContainSubstring(
+		"ConfigMap posthog-trusted-proxies already exists and is not controlled by this PostHogProxy"))
+	Expect(condition(got, proxyv1.ConditionIngressReady).Reason).To(Equal(proxyv1.ReasonAlreadyExists))
+	Expect(condition(got, proxyv1.ConditionReconciling)).To(BeNil(), "a problem for a person is not retried")
+
+	cm := &corev1.ConfigMap{}
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(theirs), cm)).To(Succeed())
+	Expect(cm.Data).To(Equal(theirs.Data))
+	Expect(cm.OwnerReferences).To(BeEmpty())
+	ing := &networkingv1.Ingress{}
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(theirIngress), ing)).To(Succeed())
+	Expect(ing.Spec).To(Equal(theirIngress.Spec))
+	Expect(ing.OwnerReferences).To(BeEmpty())
+	Expect(envOf(getDeployment(Default, ns, "posthog-web"), webContainer)).NotTo(HaveKey(desired.EnvTrustedProxies))
+}
