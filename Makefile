@@ -63,12 +63,12 @@ build: generate ## Build the manager binary into ./bin.
 
 .PHONY: demo
 demo: build control-plane ## Run the main job end to end on a local control plane, then clean up.
-	go run ./hack/demo --manager $(LOCALBIN)/manager --kubectl $(KUBEBUILDER_ASSETS)/kubectl
+	go run ./hack/demo --manager $(LOCALBIN)/manager --kubectl $(KUBEBUILDER_ASSETS)/kubectl --manager-log $(LOCALBIN)/demo-manager.log
 
 ##@ Tools
 
 .PHONY: control-plane
-control-plane: ## Build kube-apiserver, etcd and kubectl from source (first time ~5-10 min; cached after).
+control-plane: ## Build kube-apiserver, etcd and kubectl from source (first time 4-15 min; cached after).
 	@K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/control-plane-binaries.sh "$(KUBEBUILDER_ASSETS)" >/dev/null
 
 .PHONY: controller-gen

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver, kubectl and etcd from the pinned tools modules under
 # hack/tools into a per-user cache folder keyed by version, and prints that folder.
-# The first build compiles Kubernetes (about ten minutes on two cores); later
+# The first build compiles Kubernetes (4 to 15 minutes on two cores); later
 # runs find the binaries by version and return in well under a second.
 set -euo pipefail
 
@@ -34,7 +34,7 @@ done
 # entries for the k8s.io packages, which saves minutes on a cold machine.
 start=$(date +%s)
 echo ">> building kube-apiserver and kubectl v$K8S_VERSION from source into $OUT" >&2
-echo ">> first build on a new machine: about 10 minutes on 2 cores; cached afterwards" >&2
+echo ">> first build on a new machine: 4 minutes on 2 fast cores, up to 15 on a slow or busy one; cached afterwards" >&2
 (cd "$root/hack/tools/kube-apiserver" &&
 	go build -ldflags="$ldflags" -o "$OUT/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver &&
 	go build -ldflags="$ldflags" -o "$OUT/kubectl" k8s.io/kubernetes/cmd/kubectl)

@@ -5,8 +5,9 @@ package v1alpha1
 const (
 	// ConditionReady is True when every part is applied as the spec asks.
 	ConditionReady = "Ready"
-	// ConditionReconciling is True while the operator is still working
-	// towards the spec, and absent otherwise.
+	// ConditionReconciling is True while a failed API call is being retried
+	// with backoff, and absent otherwise: everything else a reconcile does
+	// happens within it.
 	ConditionReconciling = "Reconciling"
 	// ConditionStalled is True when the operator cannot make progress until
 	// a person changes the spec or the cluster, and absent otherwise.
@@ -34,8 +35,6 @@ const (
 const (
 	// ReasonReconciled: everything is applied.
 	ReasonReconciled = "Reconciled"
-	// ReasonProgressing: a change is being applied.
-	ReasonProgressing = "Progressing"
 	// ReasonApplyFailed: the API server refused or failed a write; the
 	// operator retries with backoff.
 	ReasonApplyFailed = "ApplyFailed"

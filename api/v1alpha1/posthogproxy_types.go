@@ -54,7 +54,7 @@ type PostHogProxySpec struct {
 	Ingress IngressSpec `json:"ingress"`
 }
 
-// TargetDeployment names a PostHog Deployment and the containers in it that
+// TargetDeployment is a PostHog Deployment and the containers in it that
 // serve PostHog's web traffic.
 type TargetDeployment struct {
 	// name of the Deployment, in the namespace of this PostHogProxy.
@@ -75,13 +75,14 @@ type TargetDeployment struct {
 	Containers []ContainerName `json:"containers,omitempty"`
 }
 
-// ContainerName is the name of a container in a pod template.
+// ContainerName is the name of a container in the Deployment's pod template.
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=63
 // +kubebuilder:validation:XValidation:rule="!format.dns1123Label().validate(self).hasValue()",message="spec.targets[].containers entries must be container names: lower-case letters, digits and '-', at most 63 characters"
 type ContainerName string
 
-// Hostname is a fully qualified DNS name without a port or wildcard.
+// Hostname is a fully qualified DNS name such as posthog.example.com, without
+// scheme, port, path or wildcard.
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=253
 // +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.hosts entries must be lower-case DNS names such as posthog.example.com, without scheme, port, path or wildcard"
@@ -165,14 +166,16 @@ type TrustedProxies struct {
 	// addresses are the IP addresses of the proxies PostHog sees as its
 	// direct peer or as a later hop in X-Forwarded-For, for example the pod
 	// IPs of the ingress controller. IPv4 and IPv6; the operator writes
-	// them in canonical form, sorted and without duplicates.
+	// them in canonical form, sorted and without duplicates. Single
+	// addresses only: PostHog compares entries with the peer address as
+	// exact strings, so a CIDR range such as 10.0.0.0/8 would match nothing.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=256
 	Addresses []IPAddress `json:"addresses,omitempty"`
 }
 
-// IPAddress is a single IPv4 or IPv6 address.
+// IPAddress is one IPv4 or IPv6 address, such as 10.0.0.7 or 2001:db8::7.
 // +kubebuilder:validation:MinLength=2
 // +kubebuilder:validation:MaxLength=45
 // +kubebuilder:validation:XValidation:rule="isIP(self)",message="spec.trustedProxies.addresses entries must be single IP addresses such as 10.0.0.7 or 2001:db8::7; CIDR ranges, ports, zones and IPv4-mapped IPv6 are not accepted"
@@ -180,7 +183,7 @@ type IPAddress string
 
 // IngressSpec describes the Ingress in front of PostHog.
 type IngressSpec struct {
-	// className is the IngressClass that serves the Ingress. When empty,
+	// className is the IngressClass that serves the Ingress. When omitted,
 	// the cluster's default IngressClass is used.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
@@ -238,8 +241,9 @@ type PostHogProxyStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready (everything applied), Reconciling (work in
-	// progress), Stalled (cannot progress without a change by a person),
+	// conditions: Ready (everything applied), Reconciling (a failed API
+	// call is being retried), Stalled (cannot progress until a person
+	// changes the spec or the cluster),
 	// one per part (TrustedProxiesReady, IngressReady, TargetsReady), and
 	// warnings (InsecureConfiguration, ProbeHostRisk).
 	// +optional
@@ -276,7 +280,7 @@ type TrustedProxiesStatus struct {
 	Hash string `json:"hash"`
 }
 
-// TargetStatus is one patched Deployment.
+// TargetStatus is a Deployment that carries the operator's variables.
 type TargetStatus struct {
 	// name of the Deployment.
 	Name string `json:"name"`

@@ -149,7 +149,7 @@ func Conditions(proxy *proxyv1.PostHogProxy, out Outcome) (wanted []metav1.Condi
 	}
 	if len(out.ProbeRisks) > 0 {
 		wanted = append(wanted, condition(proxyv1.ConditionProbeHostRisk, true, proxyv1.ReasonProbesWithoutHostHeader,
-			fmt.Sprintf("ALLOWED_HOSTS is %s but these HTTP probes (Deployment/container/probe) send the pod IP as Host, which PostHog may refuse: %s; add an httpHeaders entry Host: %s to each probe, or set spec.allowedHosts to Unmanaged",
+			fmt.Sprintf("ALLOWED_HOSTS is %s but these HTTP probes (Deployment/container/probe) send the pod IP as Host, which PostHog may refuse: %s; give each probe the header \"Host: %s\" (httpGet.httpHeaders), or set spec.allowedHosts to Unmanaged",
 				strings.Join(hostStrings(proxy), ","), strings.Join(out.ProbeRisks, ", "), proxy.Spec.Hosts[0])))
 	} else {
 		unwanted = append(unwanted, proxyv1.ConditionProbeHostRisk)
@@ -166,7 +166,7 @@ func trustedProxiesCondition(proxy *proxyv1.PostHogProxy, out Outcome) metav1.Co
 		return condition(t, true, proxyv1.ReasonTrustAllProxies, "every proxy is trusted (TRUST_ALL_PROXIES)")
 	default:
 		return condition(t, true, proxyv1.ReasonListPublished, fmt.Sprintf(
-			"%d trusted proxies published in ConfigMap %s", out.List.Len(), ConfigMapName(proxy)))
+			"%d %s published in ConfigMap %s", out.List.Len(), noun(out.List.Len(), "trusted proxy", "trusted proxies"), ConfigMapName(proxy)))
 	}
 }
 
@@ -193,14 +193,15 @@ func targetsCondition(out Outcome) metav1.Condition {
 			}
 			problems = append(problems, fmt.Sprintf("Deployment %s: %v", t.Name, t.Err))
 		default:
-			applied = append(applied, fmt.Sprintf("%s (%s)", t.Name, strings.Join(t.Containers, ", ")))
+			applied = append(applied, fmt.Sprintf("Deployment %s (%s %s)", t.Name,
+				noun(len(t.Containers), "container", "containers"), strings.Join(t.Containers, ", ")))
 		}
 	}
 	if len(problems) > 0 {
 		return condition(proxyv1.ConditionTargetsReady, false, reason, strings.Join(problems, "; "))
 	}
 	return condition(proxyv1.ConditionTargetsReady, true, proxyv1.ReasonEnvApplied,
-		"proxy settings applied to Deployment "+strings.Join(applied, ", "))
+		"proxy settings applied to "+strings.Join(applied, "; "))
 }
 
 // partFailed is the condition of a part that could not be applied. A
@@ -260,4 +261,11 @@ func hostStrings(proxy *proxyv1.PostHogProxy) []string {
 		out[i] = string(h)
 	}
 	return out
+}
+
+func noun(n int, singular, plural string) string {
+	if n == 1 {
+		return singular
+	}
+	return plural
 }

@@ -28,7 +28,7 @@ var (
 const (
 	readyMessage   = "PostHog's proxy settings, trusted proxy list and Ingress are applied"
 	ingressMessage = "the Ingress matches the spec"
-	envMessage     = "proxy settings applied to Deployment posthog-web (web)"
+	envMessage     = "proxy settings applied to Deployment posthog-web (container web)"
 	listMessage    = "2 trusted proxies published in ConfigMap posthog-trusted-proxies"
 )
 
@@ -88,7 +88,7 @@ func TestStatus(t *testing.T) {
 				proxyv1.ConditionTrustedProxiesReady: {metav1.ConditionTrue, proxyv1.ReasonListPublished, listMessage},
 				proxyv1.ConditionIngressReady:        {metav1.ConditionTrue, proxyv1.ReasonIngressApplied, ingressMessage},
 				proxyv1.ConditionTargetsReady: {metav1.ConditionTrue, proxyv1.ReasonEnvApplied,
-					"proxy settings applied to Deployment posthog-web (web), posthog-canary (web, web-debug)"},
+					"proxy settings applied to Deployment posthog-web (container web); Deployment posthog-canary (containers web, web-debug)"},
 				proxyv1.ConditionReady: {metav1.ConditionTrue, proxyv1.ReasonReconciled, readyMessage},
 			},
 			wantTrustedProxies: listStatus,
@@ -182,7 +182,7 @@ func TestStatus(t *testing.T) {
 				proxyv1.ConditionProbeHostRisk: {metav1.ConditionTrue, proxyv1.ReasonProbesWithoutHostHeader,
 					"ALLOWED_HOSTS is posthog.example.com but these HTTP probes (Deployment/container/probe) send the pod IP as Host, which PostHog may refuse: " +
 						"posthog-web/web/livenessProbe, posthog-web/web/readinessProbe; " +
-						"add an httpHeaders entry Host: posthog.example.com to each probe, or set spec.allowedHosts to Unmanaged"},
+						"give each probe the header \"Host: posthog.example.com\" (httpGet.httpHeaders), or set spec.allowedHosts to Unmanaged"},
 			},
 			wantTrustedProxies: listStatus,
 			wantTargets:        fineStatus,
@@ -539,5 +539,20 @@ func TestPartProblemStallsAndIsNotRetried(t *testing.T) {
 	})
 	if st.TrustedProxies != nil {
 		t.Errorf("trustedProxies = %+v, want none: the list was not published", st.TrustedProxies)
+	}
+}
+
+func TestListMessageCountsInEnglish(t *testing.T) {
+	for _, tt := range []struct {
+		addresses []string
+		want      string
+	}{
+		{[]string{"10.0.0.1"}, "1 trusted proxy published in ConfigMap posthog-trusted-proxies"},
+		{[]string{"10.0.0.1", "10.0.0.2", "10.0.0.3"}, "3 trusted proxies published in ConfigMap posthog-trusted-proxies"},
+	} {
+		got := trustedProxiesCondition(newProxy(), Outcome{List: mustList(t, tt.addresses...)})
+		if got.Message != tt.want {
+			t.Errorf("message = %q, want %q", got.Message, tt.want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
@@ -29,18 +30,19 @@ const namespace = "posthog"
 func main() {
 	manager := flag.String("manager", "bin/manager", "path of the manager binary")
 	kubectl := flag.String("kubectl", "kubectl", "path of kubectl")
+	logPath := flag.String("manager-log", "bin/demo-manager.log", "where the manager's log goes; kept after the demo")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *manager, *kubectl); err != nil {
+	if err := run(ctx, *manager, *kubectl, *logPath); err != nil {
 		fmt.Fprintln(os.Stderr, "\ndemo failed:", err)
 		os.Exit(1)
 	}
 	fmt.Println("\ndemo passed: everything it started is stopped")
 }
 
-func run(ctx context.Context, managerBin, kubectlBin string) error {
+func run(ctx context.Context, managerBin, kubectlBin, logPath string) error {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return errors.New("KUBEBUILDER_ASSETS is not set: run `make demo`, which builds the local control plane")
 	}
@@ -85,23 +87,23 @@ func run(ctx context.Context, managerBin, kubectlBin string) error {
 	if err := k.show(ctx, "create", "namespace", namespace); err != nil {
 		return err
 	}
-	if err := k.show(ctx, "apply", "-n", namespace, "-f", "config/samples/posthog-web.yaml"); err != nil {
+	if err := k.show(ctx, "apply", "--server-side", "-n", namespace, "-f", "config/samples/posthog-web.yaml"); err != nil {
 		return err
 	}
-	before, err := k.output(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", "jsonpath={.spec.template}")
+	before, err := k.othersFields(ctx)
 	if err != nil {
 		return err
 	}
 
 	step("Starting the operator")
-	mgr, err := startManager(ctx, managerBin, kubeconfigPath, filepath.Join(work, "manager.log"))
+	mgr, err := startManager(ctx, managerBin, kubeconfigPath, logPath)
 	if err != nil {
 		return err
 	}
 	defer mgr.stop()
 
 	step("Applying the PostHogProxy")
-	if err := k.show(ctx, "apply", "-n", namespace, "-f", "config/samples/proxy_v1alpha1_posthogproxy.yaml"); err != nil {
+	if err := k.show(ctx, "apply", "--server-side", "-n", namespace, "-f", "config/samples/proxy_v1alpha1_posthogproxy.yaml"); err != nil {
 		return err
 	}
 	if err := k.show(ctx, "wait", "-n", namespace, "--for=condition=Ready", "posthogproxy/posthog", "--timeout=60s"); err != nil {
@@ -112,7 +114,7 @@ func run(ctx context.Context, managerBin, kubectlBin string) error {
 	if err := k.show(ctx, "get", "-n", namespace, "phpx", "-o", "wide"); err != nil {
 		return err
 	}
-	step("Its spec and status")
+	step("Its spec and status (the sample's probes, like PostHog's chart's, send no Host header: see ProbeHostRisk)")
 	if err := k.show(ctx, "get", "-n", namespace, "phpx/posthog", "-o", "yaml"); err != nil {
 		return err
 	}
@@ -128,11 +130,9 @@ func run(ctx context.Context, managerBin, kubectlBin string) error {
 	if err := k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", envColumns); err != nil {
 		return err
 	}
-	if err := k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o",
-		"jsonpath={.spec.template.metadata.annotations}"); err != nil {
+	if err := k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", annotations); err != nil {
 		return err
 	}
-	fmt.Println()
 
 	step("Deleting the PostHogProxy: the operator takes back its variables")
 	if err := k.show(ctx, "delete", "-n", namespace, "phpx/posthog", "--wait", "--timeout=60s"); err != nil {
@@ -141,18 +141,25 @@ func run(ctx context.Context, managerBin, kubectlBin string) error {
 	if err := k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", envColumns); err != nil {
 		return err
 	}
-	after, err := k.output(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", "jsonpath={.spec.template}")
+	if err := k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", annotations); err != nil {
+		return err
+	}
+	after, err := k.othersFields(ctx)
 	if err != nil {
 		return err
 	}
-	if same, err := sameJSON(before, after); err != nil || !same {
-		return fmt.Errorf("the pod template differs from before the PostHogProxy:\nbefore: %s\nafter:  %s", before, after)
+	if before != after {
+		return fmt.Errorf("the Deployment differs from before the PostHogProxy:\nbefore: %s\nafter:  %s", before, after)
 	}
-	fmt.Println("The pod template is exactly what it was before the PostHogProxy existed.")
+	fmt.Println("The Deployment's annotations and pod template are exactly what they were before the PostHogProxy existed (compared as JSON).")
+	fmt.Println("The ConfigMap and Ingress carry owner references: a cluster's garbage collector deletes them with the PostHogProxy; this local control plane runs none.")
 	return nil
 }
 
-const envColumns = `jsonpath={range .spec.template.spec.containers[?(@.name=="posthog-web")].env[*]}{.name}{"\t"}{.value}{.valueFrom}{"\n"}{end}`
+const (
+	envColumns  = `jsonpath={range .spec.template.spec.containers[?(@.name=="posthog-web")].env[*]}{.name}{"\t"}{.value}{.valueFrom}{"\n"}{end}`
+	annotations = `jsonpath=Deployment annotations: {.metadata.annotations}{"\n"}pod template annotations: {.spec.template.metadata.annotations}{"\n"}`
+)
 
 func step(title string) { fmt.Printf("\n== %s\n", title) }
 
@@ -167,13 +174,25 @@ func (k kube) command(ctx context.Context, args ...string) *exec.Cmd {
 
 // show prints a kubectl command and runs it with its output on the terminal.
 func (k kube) show(ctx context.Context, args ...string) error {
-	fmt.Println("$ kubectl " + strings.Join(args, " "))
+	fmt.Println("$ kubectl " + shellQuote(args))
 	cmd := k.command(ctx, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("kubectl %s: %w", strings.Join(args, " "), err)
 	}
 	return nil
+}
+
+// shellQuote writes arguments so that the printed command can be pasted.
+func shellQuote(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, " \t\"'{}[]()?*$\\|&;<>") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		quoted[i] = a
+	}
+	return strings.Join(quoted, " ")
 }
 
 func (k kube) output(ctx context.Context, args ...string) (string, error) {
@@ -194,6 +213,9 @@ type manager struct {
 }
 
 func startManager(ctx context.Context, bin, kubeconfig, logPath string) (*manager, error) {
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return nil, err
+	}
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -226,15 +248,17 @@ func (m *manager) withLog(err error) error {
 	return fmt.Errorf("%w\nlast lines of the manager's log:\n%s", err, strings.Join(lines, "\n"))
 }
 
-func sameJSON(a, b string) (bool, error) {
-	var va, vb any
-	if err := json.Unmarshal([]byte(a), &va); err != nil {
-		return false, err
+// othersFields are the parts of the PostHog Deployment the operator patches
+// — its annotations and pod template — as canonical JSON.
+func (k kube) othersFields(ctx context.Context) (string, error) {
+	out, err := k.output(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", "json")
+	if err != nil {
+		return "", err
 	}
-	if err := json.Unmarshal([]byte(b), &vb); err != nil {
-		return false, err
+	var d appsv1.Deployment
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		return "", err
 	}
-	ja, _ := json.Marshal(va)
-	jb, _ := json.Marshal(vb)
-	return bytes.Equal(ja, jb), nil
+	parts, err := json.Marshal(map[string]any{"annotations": d.Annotations, "template": d.Spec.Template})
+	return string(parts), err
 }

@@ -32,7 +32,7 @@ func TestDemoRunsTheMainJobEndToEnd(t *testing.T) {
 		"IS_BEHIND_PROXY\ttrue",
 		"ALLOWED_HOSTS\tposthog.example.com",
 		"secretName: posthog-tls",
-		"The pod template is exactly what it was before the PostHogProxy existed.",
+		"The Deployment's annotations and pod template are exactly what they were before the PostHogProxy existed",
 		"demo passed",
 	} {
 		if !strings.Contains(string(out), want) {
