@@ -12,21 +12,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/desired"
 )
 
-// applyIfChanged server-side applies want unless the fields the operator
-// already owns on the live object (extracted from its managedFields) say
-// the same, so that a reconcile with nothing to change writes nothing.
-// extractOwned is nil when the object does not exist yet.
-func applyIfChanged(ctx context.Context, c client.Client, want runtime.ApplyConfiguration, extractOwned func() (runtime.ApplyConfiguration, error), opts ...client.ApplyOption) error {
-	if extractOwned != nil {
-		owned, err := extractOwned()
-		if err != nil {
-			return fmt.Errorf("reading the fields owned by %s: %w", desired.FieldManager, err)
-		}
+// applyIfChanged server-side applies want unless owned — the fields the
+// operator already owns on the live object, extracted from its
+// managedFields — says the same, so that a reconcile with nothing to change
+// writes nothing. owned is nil when there is nothing to compare with.
+func applyIfChanged(ctx context.Context, c client.Client, want, owned runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+	if owned != nil {
 		if same, err := sameJSON(owned, want); err != nil {
 			return err
 		} else if same {
@@ -34,6 +31,28 @@ func applyIfChanged(ctx context.Context, c client.Client, want runtime.ApplyConf
 		}
 	}
 	return c.Apply(ctx, want, append([]client.ApplyOption{client.FieldOwner(desired.FieldManager)}, opts...)...)
+}
+
+// extracted is the result of an Extract<Kind> call as applyIfChanged takes
+// it. An object the extraction cannot read (the API server stores some
+// that its own schema would refuse, such as duplicate env names) is applied
+// without comparing: the server accepts the apply.
+func extracted[T runtime.ApplyConfiguration](ctx context.Context, owned T, err error) runtime.ApplyConfiguration {
+	if err != nil {
+		logf.FromContext(ctx).V(1).Info("cannot read the operator's fields on the live object; applying without comparing", "reason", err.Error())
+		return nil
+	}
+	return owned
+}
+
+// rejected turns the API server refusing an object as invalid into a
+// problem for a person: retrying the same object cannot succeed.
+func rejected(kind, name string, err error) error {
+	if !apierrors.IsInvalid(err) {
+		return err
+	}
+	return &desired.Problem{Reason: proxyv1.ReasonRejected, Message: fmt.Sprintf(
+		"the API server rejected %s %s: %v; change the spec so that it produces a valid object", kind, name, err)}
 }
 
 func sameJSON(a, b any) (bool, error) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -28,6 +29,10 @@ import (
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/desired"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/trust"
 )
+
+// nameTakenRecheck is how often a PostHogProxy whose ConfigMap or Ingress
+// name is taken by an object it does not control looks again.
+const nameTakenRecheck = time.Minute
 
 // PostHogProxyReconciler keeps the children and environment patches of each
 // PostHogProxy in step with its spec.
@@ -72,6 +77,10 @@ func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	out := desired.Outcome{List: list}
 	out.TrustedProxies = r.applyConfigMap(ctx, proxy, desired.ConfigMap(proxy, list))
 	out.Ingress = r.applyIngress(ctx, proxy, desired.Ingress(proxy))
+	neighbours, err := r.neighbours(ctx, proxy)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	targets := map[string]bool{}
 	for _, target := range proxy.Spec.Targets {
 		targets[target.Name] = true
@@ -81,11 +90,11 @@ func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			out.Targets = append(out.Targets, heldBack(target.Name, out.TrustedProxies))
 			continue
 		}
-		result, risks := r.patchTarget(ctx, proxy, target, list)
+		result, risks := r.patchTarget(ctx, proxy, neighbours, target, list)
 		out.Targets = append(out.Targets, result)
 		out.ProbeRisks = append(out.ProbeRisks, risks...)
 	}
-	if err := r.releaseAll(ctx, proxy, targets); err != nil {
+	if err := r.releaseAll(ctx, proxy, neighbours, targets); err != nil {
 		return ctrl.Result{}, err
 	}
 
@@ -93,8 +102,15 @@ func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, err
 	}
 	// A failed call is retried with the controller's backoff; a problem that
-	// needs a person waits for a watch event instead.
-	return ctrl.Result{}, out.Err()
+	// needs a person waits for a watch event instead, except a name taken by
+	// someone else's object, which the cache cannot see go away.
+	if err := out.Err(); err != nil {
+		return ctrl.Result{}, err
+	}
+	if out.NameTaken() {
+		return ctrl.Result{RequeueAfter: nameTakenRecheck}, nil
+	}
+	return ctrl.Result{}, nil
 }
 
 func (r *PostHogProxyReconciler) ensureFinalizer(ctx context.Context, proxy *proxyv1.PostHogProxy) error {
@@ -112,7 +128,11 @@ func (r *PostHogProxyReconciler) finalize(ctx context.Context, proxy *proxyv1.Po
 	if !controllerutil.ContainsFinalizer(proxy, desired.Finalizer) {
 		return nil
 	}
-	if err := r.releaseAll(ctx, proxy, nil); err != nil {
+	neighbours, err := r.neighbours(ctx, proxy)
+	if err != nil {
+		return err
+	}
+	if err := r.releaseAll(ctx, proxy, neighbours, nil); err != nil {
 		return err
 	}
 	base := proxy.DeepCopy()
@@ -131,45 +151,49 @@ func heldBack(name string, cause error) desired.TargetOutcome {
 
 func (r *PostHogProxyReconciler) applyConfigMap(ctx context.Context, proxy *proxyv1.PostHogProxy, want *corev1ac.ConfigMapApplyConfiguration) error {
 	live := &corev1.ConfigMap{}
-	return r.applyChild(ctx, proxy, "ConfigMap", desired.ConfigMapName(proxy), live, want, func() (runtime.ApplyConfiguration, error) {
-		return corev1ac.ExtractConfigMap(live, desired.FieldManager)
+	return r.applyChild(ctx, proxy, "ConfigMap", desired.ConfigMapName(proxy), live, want, func() runtime.ApplyConfiguration {
+		owned, err := corev1ac.ExtractConfigMap(live, desired.FieldManager)
+		return extracted(ctx, owned, err)
 	})
 }
 
 func (r *PostHogProxyReconciler) applyIngress(ctx context.Context, proxy *proxyv1.PostHogProxy, want *networkingv1ac.IngressApplyConfiguration) error {
 	live := &networkingv1.Ingress{}
-	return r.applyChild(ctx, proxy, "Ingress", desired.IngressName(proxy), live, want, func() (runtime.ApplyConfiguration, error) {
-		return networkingv1ac.ExtractIngress(live, desired.FieldManager)
+	return r.applyChild(ctx, proxy, "Ingress", desired.IngressName(proxy), live, want, func() runtime.ApplyConfiguration {
+		owned, err := networkingv1ac.ExtractIngress(live, desired.FieldManager)
+		return extracted(ctx, owned, err)
 	})
 }
 
 // applyChild applies an object the operator owns. A hand edit of the
 // operator's fields is put back (the apply forces), but an object of the
-// same name that this PostHogProxy does not control is never taken over.
-// The cache holds only objects with the operator's label, so a miss is
-// checked against the API server before anything is created.
-func (r *PostHogProxyReconciler) applyChild(ctx context.Context, proxy *proxyv1.PostHogProxy, kind, name string, live client.Object, want runtime.ApplyConfiguration, extract func() (runtime.ApplyConfiguration, error)) error {
+// same name that is not this PostHogProxy's is never taken over. The cache
+// holds only objects with the operator's label, so a miss is checked
+// against the API server before anything is created.
+func (r *PostHogProxyReconciler) applyChild(ctx context.Context, proxy *proxyv1.PostHogProxy, kind, name string, live client.Object, want runtime.ApplyConfiguration, owned func() runtime.ApplyConfiguration) error {
 	key := types.NamespacedName{Namespace: proxy.Namespace, Name: name}
 	err := r.Client.Get(ctx, key, live)
 	if apierrors.IsNotFound(err) {
 		err = r.APIReader.Get(ctx, key, live)
 	}
+	var current runtime.ApplyConfiguration
 	switch {
 	case apierrors.IsNotFound(err):
-		extract = nil
 	case err != nil:
 		return err
-	case !metav1.IsControlledBy(live, proxy):
+	case !desired.Adoptable(live, proxy):
 		return &desired.Problem{Reason: proxyv1.ReasonAlreadyExists, Message: fmt.Sprintf(
 			"%s %s already exists and is not controlled by this PostHogProxy; the operator does not take over objects it did not create: delete or rename that %s, or rename the PostHogProxy",
-			kind, key.Name, kind)}
+			kind, name, kind)}
+	default:
+		current = owned()
 	}
-	return applyIfChanged(ctx, r.Client, want, extract, client.ForceOwnership)
+	return rejected(kind, name, applyIfChanged(ctx, r.Client, want, current, client.ForceOwnership))
 }
 
 // patchTarget applies the environment patch to one target Deployment, and
 // returns its outcome and the risky probes of the patched containers.
-func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1.PostHogProxy, target proxyv1.TargetDeployment, list trust.List) (desired.TargetOutcome, []string) {
+func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1.PostHogProxy, neighbours []proxyv1.PostHogProxy, target proxyv1.TargetDeployment, list trust.List) (desired.TargetOutcome, []string) {
 	result := desired.TargetOutcome{Name: target.Name}
 	deployment := &appsv1.Deployment{}
 	seen := desired.Observed{}
@@ -180,12 +204,7 @@ func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1
 		return result, nil
 	default:
 		seen.Deployment = deployment
-		claimedBy, err := r.claimant(ctx, deployment)
-		if err != nil {
-			result.Err = err
-			return result, nil
-		}
-		seen.ClaimedBy = claimedBy
+		seen.ClaimedBy = desired.PatchOwner(deployment, neighbours)
 	}
 
 	containers, problem := desired.ResolveContainers(proxy, target, seen)
@@ -193,15 +212,22 @@ func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1
 		result.Problem = problem
 		return result, nil
 	}
+	owned, err := appsv1ac.ExtractDeployment(deployment, desired.FieldManager)
+	current := extracted(ctx, owned, err)
 	want := desired.DeploymentPatch(proxy, target.Name, containers, list)
-	err := applyIfChanged(ctx, r.Client, want, func() (runtime.ApplyConfiguration, error) {
-		return appsv1ac.ExtractDeployment(deployment, desired.FieldManager)
-	})
+	err = rejected("Deployment", target.Name, applyIfChanged(ctx, r.Client, want, current))
 	if problem := conflictProblem(deployment, err); problem != nil {
 		result.Problem = problem
 		return result, nil
 	}
+	if problem, ok := err.(*desired.Problem); ok {
+		result.Problem = problem
+		return result, nil
+	}
 	result.Containers, result.Err = containers, err
+	if err == nil {
+		result.Problem = desired.TrustAllSetElsewhere(proxy, deployment, containers, owned)
+	}
 
 	var risks []string
 	if proxy.Spec.AllowedHosts != proxyv1.AllowedHostsUnmanaged {
@@ -212,23 +238,19 @@ func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1
 	return result, risks
 }
 
-// claimant is the PostHogProxy that already patches a Deployment, if it
-// still exists.
-func (r *PostHogProxyReconciler) claimant(ctx context.Context, deployment *appsv1.Deployment) (string, error) {
-	name := deployment.Annotations[desired.PatchedByAnnotation]
-	if name == "" {
-		return "", nil
+// neighbours are the PostHogProxies of the namespace, this one included:
+// together they decide which of them patches a Deployment.
+func (r *PostHogProxyReconciler) neighbours(ctx context.Context, proxy *proxyv1.PostHogProxy) ([]proxyv1.PostHogProxy, error) {
+	list := &proxyv1.PostHogProxyList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(proxy.Namespace)); err != nil {
+		return nil, err
 	}
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: deployment.Namespace, Name: name}, &proxyv1.PostHogProxy{})
-	if apierrors.IsNotFound(err) {
-		return "", nil
-	}
-	return name, err
+	return list.Items, nil
 }
 
 // releaseAll takes back the patch from every Deployment in the namespace
 // that this PostHogProxy patched and that is not in keep.
-func (r *PostHogProxyReconciler) releaseAll(ctx context.Context, proxy *proxyv1.PostHogProxy, keep map[string]bool) error {
+func (r *PostHogProxyReconciler) releaseAll(ctx context.Context, proxy *proxyv1.PostHogProxy, neighbours []proxyv1.PostHogProxy, keep map[string]bool) error {
 	deployments := &metav1.PartialObjectMetadataList{}
 	deployments.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DeploymentList"))
 	if err := r.Client.List(ctx, deployments, client.InNamespace(proxy.Namespace)); err != nil {
@@ -236,7 +258,7 @@ func (r *PostHogProxyReconciler) releaseAll(ctx context.Context, proxy *proxyv1.
 	}
 	var errs []error
 	for _, d := range deployments.Items {
-		if keep[d.Name] || !desired.PatchedBy(proxy, &d) {
+		if keep[d.Name] || !desired.PatchedBy(proxy, &d, neighbours) {
 			continue
 		}
 		err := r.Client.Apply(ctx, desired.ReleasePatch(d.Namespace, d.Name), client.FieldOwner(desired.FieldManager))

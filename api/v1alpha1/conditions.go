@@ -56,6 +56,14 @@ const (
 	// exists and is not controlled by this PostHogProxy; the operator never
 	// takes over objects it did not create.
 	ReasonAlreadyExists = "AlreadyExists"
+	// ReasonRejected: the API server refused an object the operator built
+	// from the spec as invalid, for a rule the PostHogProxy schema does not
+	// repeat.
+	ReasonRejected = "Rejected"
+	// ReasonTrustAllSetElsewhere: a target container gets TRUST_ALL_PROXIES
+	// from someone else while the spec asks for a list; PostHog reads any
+	// non-empty value as on, so the list has no effect.
+	ReasonTrustAllSetElsewhere = "TrustAllSetElsewhere"
 	// ReasonTargetNotFound: a target Deployment does not exist.
 	ReasonTargetNotFound = "TargetNotFound"
 	// ReasonContainerNotFound: a named container is not in the Deployment.

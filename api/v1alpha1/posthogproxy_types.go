@@ -87,7 +87,7 @@ type ContainerName string
 // +kubebuilder:validation:MaxLength=253
 // +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.hosts entries must be lower-case DNS names such as posthog.example.com, without scheme, port, path or wildcard"
 // +kubebuilder:validation:XValidation:rule="self.split('.').all(label, label.size() <= 63)",message="spec.hosts entries must have DNS labels of at most 63 characters between the dots"
-// +kubebuilder:validation:XValidation:rule="!isIP(self)",message="spec.hosts entries must be DNS names, not IP addresses: Ingress rules and browsers' cookies need a name"
+// +kubebuilder:validation:XValidation:rule="!self.split('.')[self.split('.').size() - 1].matches('^[0-9]+$')",message="spec.hosts entries must end in a name, not a number: a host such as 10.0.0.1 or 127.1 is an IP address, and Ingress rules need a DNS name"
 type Hostname string
 
 // AllowedHostsPolicy says whether the operator manages ALLOWED_HOSTS.
@@ -179,6 +179,7 @@ type TrustedProxies struct {
 // +kubebuilder:validation:MinLength=2
 // +kubebuilder:validation:MaxLength=45
 // +kubebuilder:validation:XValidation:rule="isIP(self)",message="spec.trustedProxies.addresses entries must be single IP addresses such as 10.0.0.7 or 2001:db8::7; CIDR ranges, ports, zones and IPv4-mapped IPv6 are not accepted"
+// +kubebuilder:validation:XValidation:rule="!isIP(self) || ip(self).isGlobalUnicast() || ip(self).isLoopback() || ip(self).isLinkLocalUnicast()",message="spec.trustedProxies.addresses entries must be unicast addresses a proxy can have: unspecified (0.0.0.0, ::), broadcast and multicast addresses never appear as a peer"
 type IPAddress string
 
 // IngressSpec describes the Ingress in front of PostHog.
@@ -198,9 +199,10 @@ type IngressSpec struct {
 	// annotations are copied onto the Ingress, typically settings of the
 	// ingress controller.
 	// +optional
-	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:MaxProperties=32
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 317 && k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'))",message="spec.ingress.annotations keys must be annotation names such as nginx.ingress.kubernetes.io/proxy-body-size: an optional DNS prefix and '/', then letters, digits, '-', '_' or '.'"
-	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 4096)",message="spec.ingress.annotations values must be at most 4096 characters"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.split('/')[k.split('/').size() - 1].size() <= 63 && (k.split('/').size() == 1 || k.split('/')[0].size() <= 253))",message="spec.ingress.annotations keys must have a name of at most 63 characters after the '/' and a prefix of at most 253 characters before it"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 1024)",message="spec.ingress.annotations values must be at most 1024 characters, so that all of them fit the API server's limit for an object's annotations"
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
@@ -231,7 +233,7 @@ type BackendPort struct {
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=15
-	// +kubebuilder:validation:XValidation:rule="!format.dns1123Label().validate(self).hasValue()",message="spec.ingress.service.port.name must be a port name: lower-case letters, digits and '-'"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([a-z0-9]|-[a-z0-9])*$') && self.matches('[a-z]')",message="spec.ingress.service.port.name must be a port name such as http: lower-case letters, digits and single '-' between them, with at least one letter"
 	Name string `json:"name,omitempty"`
 }
 

@@ -5,6 +5,7 @@
 package desired
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
@@ -57,4 +58,19 @@ func ownerReference(proxy *proxyv1.PostHogProxy) *metav1ac.OwnerReferenceApplyCo
 		WithUID(proxy.UID).
 		WithController(true).
 		WithBlockOwnerDeletion(true)
+}
+
+// Adoptable says whether an existing object of a child's name may be
+// applied over: it is controlled by this PostHogProxy, or it was made by the
+// operator for an earlier PostHogProxy of the same name (deleted and created
+// again before the garbage collector came by). Anything else is someone
+// else's and is never taken over.
+func Adoptable(obj metav1.Object, proxy *proxyv1.PostHogProxy) bool {
+	if metav1.IsControlledBy(obj, proxy) {
+		return true
+	}
+	ref := metav1.GetControllerOf(obj)
+	return ref != nil && ref.APIVersion == proxyv1.GroupVersion.String() && ref.Kind == "PostHogProxy" &&
+		ref.Name == proxy.Name &&
+		obj.GetLabels()[ManagedByLabel] == ManagedByValue && obj.GetLabels()[InstanceLabel] == proxy.Name
 }

@@ -44,6 +44,17 @@ func (o Outcome) Err() error {
 	return errors.Join(errs...)
 }
 
+// NameTaken says whether the ConfigMap or Ingress could not be applied
+// because an object of the same name belongs to someone else.
+func (o Outcome) NameTaken() bool {
+	for _, err := range []error{o.TrustedProxies, o.Ingress} {
+		if p, ok := asProblem(err); ok && p.Reason == proxyv1.ReasonAlreadyExists {
+			return true
+		}
+	}
+	return false
+}
+
 func transient(err error) error {
 	if _, ok := asProblem(err); ok {
 		return nil

@@ -8,6 +8,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 )
@@ -58,6 +60,11 @@ func ResolveContainers(proxy *proxyv1.PostHogProxy, target proxyv1.TargetDeploym
 		if len(have) == 1 {
 			return have, nil
 		}
+		if def := pod.Annotations[DefaultContainerAnnotation]; def != "" {
+			return nil, &Problem{proxyv1.ReasonContainerNotSpecified, fmt.Sprintf(
+				"Deployment %s's %s annotation names %s, which is not one of its containers (%s); list the PostHog web container in spec.targets[].containers",
+				target.Name, DefaultContainerAnnotation, def, strings.Join(have, ", "))}
+		}
 		return nil, &Problem{proxyv1.ReasonContainerNotSpecified, fmt.Sprintf(
 			"Deployment %s has containers %s and none is marked with the %s annotation; list the PostHog web container in spec.targets[].containers",
 			target.Name, strings.Join(have, ", "), DefaultContainerAnnotation)}
@@ -105,24 +112,87 @@ func ProbesWithoutHost(deployment *appsv1.Deployment, containers []string) []str
 	return risky
 }
 
+// PatchOwner names the PostHogProxy, among those of the Deployment's
+// namespace, whose patch the Deployment carries or should carry: the one its
+// patched-by annotation names, while that one exists; otherwise the oldest
+// (by creation, then name) that targets it. Deciding from the resources
+// themselves keeps a removed annotation from handing the Deployment to
+// another PostHogProxy. Empty when none does.
+func PatchOwner(deployment metav1.Object, proxies []proxyv1.PostHogProxy) string {
+	if named := deployment.GetAnnotations()[PatchedByAnnotation]; named != "" {
+		if slices.ContainsFunc(proxies, func(p proxyv1.PostHogProxy) bool { return p.Name == named }) {
+			return named
+		}
+	}
+	var owner *proxyv1.PostHogProxy
+	for i := range proxies {
+		p := &proxies[i]
+		if !slices.ContainsFunc(p.Spec.Targets, func(t proxyv1.TargetDeployment) bool { return t.Name == deployment.GetName() }) {
+			continue
+		}
+		if owner == nil || p.CreationTimestamp.Before(&owner.CreationTimestamp) ||
+			(p.CreationTimestamp.Equal(&owner.CreationTimestamp) && p.Name < owner.Name) {
+			owner = p
+		}
+	}
+	if owner == nil {
+		return ""
+	}
+	return owner.Name
+}
+
 // PatchedBy says whether a Deployment carries a patch of this PostHogProxy
-// that the operator can take back: it holds fields the operator applied, and either the patched-by annotation names this PostHogProxy or,
-// should someone have removed the annotation, it is one of its targets.
-func PatchedBy(proxy *proxyv1.PostHogProxy, deployment metav1.Object) bool {
+// that the operator can take back: the operator applied fields to it, and
+// this PostHogProxy is its PatchOwner.
+func PatchedBy(proxy *proxyv1.PostHogProxy, deployment metav1.Object, proxies []proxyv1.PostHogProxy) bool {
 	applied := slices.ContainsFunc(deployment.GetManagedFields(), func(e metav1.ManagedFieldsEntry) bool {
 		return e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply
 	})
-	if !applied {
+	return applied && PatchOwner(deployment, proxies) == proxy.Name
+}
+
+// TrustAllSetElsewhere is a problem when, with a trusted proxy list, a
+// patched container still gets TRUST_ALL_PROXIES from someone other than the
+// operator (owned holds what the operator applied). PostHog reads any
+// non-empty value, "False" and "0" included, as on, so the list would have
+// no effect.
+func TrustAllSetElsewhere(proxy *proxyv1.PostHogProxy, deployment *appsv1.Deployment, containers []string, owned *appsv1ac.DeploymentApplyConfiguration) *Problem {
+	if policy(proxy) == proxyv1.TrustAll {
+		return nil
+	}
+	var found []string
+	for _, c := range deployment.Spec.Template.Spec.Containers {
+		if !slices.Contains(containers, c.Name) || ownsEnv(owned, c.Name, EnvTrustAllProxies) {
+			continue
+		}
+		for _, e := range c.Env {
+			switch {
+			case e.Name != EnvTrustAllProxies:
+			case e.ValueFrom != nil:
+				found = append(found, fmt.Sprintf("container %s takes it from a reference", c.Name))
+			case e.Value != "":
+				found = append(found, fmt.Sprintf("container %s sets it to %q", c.Name, e.Value))
+			}
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	return &Problem{proxyv1.ReasonTrustAllSetElsewhere, fmt.Sprintf(
+		"Deployment %s: %s; PostHog reads any non-empty TRUST_ALL_PROXIES, even \"False\" or \"0\", as trusting every proxy, so the trusted proxy list has no effect: remove the variable from the Deployment's manifest, or set spec.trustedProxies.policy to TrustAll",
+		deployment.Name, strings.Join(found, ", "))}
+}
+
+func ownsEnv(owned *appsv1ac.DeploymentApplyConfiguration, container, name string) bool {
+	if owned == nil || owned.Spec == nil || owned.Spec.Template == nil || owned.Spec.Template.Spec == nil {
 		return false
 	}
-	switch deployment.GetAnnotations()[PatchedByAnnotation] {
-	case proxy.Name:
-		return true
-	case "":
-		return slices.ContainsFunc(proxy.Spec.Targets, func(t proxyv1.TargetDeployment) bool {
-			return t.Name == deployment.GetName()
-		})
-	default:
-		return false
+	for _, c := range owned.Spec.Template.Spec.Containers {
+		if c.Name != nil && *c.Name == container {
+			return slices.ContainsFunc(c.Env, func(e corev1ac.EnvVarApplyConfiguration) bool {
+				return e.Name != nil && *e.Name == name
+			})
+		}
 	}
+	return false
 }

@@ -4,11 +4,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/utils/ptr"
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 )
@@ -202,33 +207,153 @@ func TestProbesWithoutHost(t *testing.T) {
 	}
 }
 
+func TestPatchOwner(t *testing.T) {
+	at := func(name string, minute int, targets ...string) proxyv1.PostHogProxy {
+		p := proxyv1.PostHogProxy{ObjectMeta: metav1.ObjectMeta{Name: name,
+			CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 1, 0, minute, 0, 0, time.UTC))}}
+		for _, t := range targets {
+			p.Spec.Targets = append(p.Spec.Targets, proxyv1.TargetDeployment{Name: t})
+		}
+		return p
+	}
+	tests := []struct {
+		name      string
+		patchedBy string
+		proxies   []proxyv1.PostHogProxy
+		want      string
+	}{
+		{"nobody targets it", "", []proxyv1.PostHogProxy{at("a", 1, "other")}, ""},
+		{"the only one that targets it", "", []proxyv1.PostHogProxy{at("a", 1, "posthog-web")}, "a"},
+		{"the oldest of several", "", []proxyv1.PostHogProxy{at("young", 5, "posthog-web"), at("old", 1, "posthog-web")}, "old"},
+		{"same age: the first name", "", []proxyv1.PostHogProxy{at("b", 1, "posthog-web"), at("a", 1, "posthog-web")}, "a"},
+		{"the annotation wins over age", "young", []proxyv1.PostHogProxy{at("young", 5, "posthog-web"), at("old", 1, "posthog-web")}, "young"},
+		{"the annotation wins after its target left the spec", "a", []proxyv1.PostHogProxy{at("a", 1), at("b", 2, "posthog-web")}, "a"},
+		{"an annotation naming a deleted one is ignored", "gone", []proxyv1.PostHogProxy{at("b", 2, "posthog-web")}, "b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &metav1.ObjectMeta{Name: "posthog-web"}
+			if tt.patchedBy != "" {
+				d.Annotations = map[string]string{PatchedByAnnotation: tt.patchedBy}
+			}
+			if got := PatchOwner(d, tt.proxies); got != tt.want {
+				t.Errorf("PatchOwner = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestPatchedBy(t *testing.T) {
 	applied := []metav1.ManagedFieldsEntry{{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply}}
 	updatedOnly := []metav1.ManagedFieldsEntry{{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationUpdate}}
 	otherApplied := []metav1.ManagedFieldsEntry{{Manager: "helm", Operation: metav1.ManagedFieldsOperationApply}}
+	older := proxyv1.PostHogProxy{ObjectMeta: metav1.ObjectMeta{Name: "older", CreationTimestamp: metav1.NewTime(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))},
+		Spec: proxyv1.PostHogProxySpec{Targets: []proxyv1.TargetDeployment{{Name: "posthog-web"}}}}
 	tests := []struct {
 		name       string
 		deployment string
 		patchedBy  string
 		managed    []metav1.ManagedFieldsEntry
+		others     []proxyv1.PostHogProxy
 		want       bool
 	}{
-		{"annotated with this proxy and applied", "other-web", "posthog", applied, true},
-		{"annotation removed, but a target and applied", "posthog-web", "", applied, true},
-		{"annotation removed and not a target", "other-web", "", applied, false},
-		{"annotated with another proxy", "posthog-web", "eu", applied, false},
-		{"nothing applied by the operator", "posthog-web", "posthog", otherApplied, false},
-		{"the operator's manager only in an Update entry", "posthog-web", "posthog", updatedOnly, false},
+		{"annotated with this proxy and applied", "other-web", "posthog", applied, nil, true},
+		{"annotation removed, but its target and applied", "posthog-web", "", applied, nil, true},
+		{"annotation removed, and an older one targets it too", "posthog-web", "", applied, []proxyv1.PostHogProxy{older}, false},
+		{"annotation removed and not a target", "other-web", "", applied, nil, false},
+		{"annotated with another existing proxy", "posthog-web", "older", applied, []proxyv1.PostHogProxy{older}, false},
+		{"nothing applied by the operator", "posthog-web", "posthog", otherApplied, nil, false},
+		{"the operator's manager only in an Update entry", "posthog-web", "posthog", updatedOnly, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			proxy := newProxy()
+			proxy.CreationTimestamp = metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 			d := &metav1.ObjectMeta{Name: tt.deployment, ManagedFields: tt.managed}
 			if tt.patchedBy != "" {
 				d.Annotations = map[string]string{PatchedByAnnotation: tt.patchedBy}
 			}
-			if got := PatchedBy(proxy, d); got != tt.want {
-				t.Errorf("PatchedBy = %v, want %v (targets %v)", got, tt.want, proxy.Spec.Targets)
+			if got := PatchedBy(proxy, d, append([]proxyv1.PostHogProxy{*proxy}, tt.others...)); got != tt.want {
+				t.Errorf("PatchedBy = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestResolveContainersNamesAMissingDefaultContainer(t *testing.T) {
+	proxy := newProxy()
+	d := deployment(map[string]string{DefaultContainerAnnotation: "gone"}, containersNamed("web", "sidecar")...)
+	_, problem := ResolveContainers(proxy, proxy.Spec.Targets[0], Observed{Deployment: d})
+	want := "Deployment posthog-web's kubectl.kubernetes.io/default-container annotation names gone, which is not one of its containers (web, sidecar)"
+	if problem == nil || problem.Reason != proxyv1.ReasonContainerNotSpecified || !strings.HasPrefix(problem.Message, want) {
+		t.Fatalf("problem = %+v, want ContainerNotSpecified starting %q", problem, want)
+	}
+}
+
+func TestTrustAllSetElsewhere(t *testing.T) {
+	withEnv := func(env ...corev1.EnvVar) *appsv1.Deployment {
+		c := containersNamed("web")
+		c[0].Env = env
+		return deployment(nil, c...)
+	}
+	ours := appsv1ac.Deployment("posthog-web", "analytics").WithSpec(appsv1ac.DeploymentSpec().WithTemplate(
+		corev1ac.PodTemplateSpec().WithSpec(corev1ac.PodSpec().WithContainers(
+			corev1ac.Container().WithName("web").WithEnv(corev1ac.EnvVar().WithName(EnvTrustAllProxies).WithValue("true"))))))
+	fromSecret := &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{Key: "k"}}
+	tests := []struct {
+		name       string
+		trustAll   bool
+		deployment *appsv1.Deployment
+		owned      *appsv1ac.DeploymentApplyConfiguration
+		want       string
+	}{
+		{"absent", false, withEnv(), nil, ""},
+		{"empty value is off", false, withEnv(corev1.EnvVar{Name: EnvTrustAllProxies}), nil, ""},
+		{"\"False\" is on", false, withEnv(corev1.EnvVar{Name: EnvTrustAllProxies, Value: "False"}), nil, `container web sets it to "False"`},
+		{"from a reference", false, withEnv(corev1.EnvVar{Name: EnvTrustAllProxies, ValueFrom: fromSecret}), nil, "container web takes it from a reference"},
+		{"the operator's own, about to be removed", false, withEnv(corev1.EnvVar{Name: EnvTrustAllProxies, Value: "true"}), ours, ""},
+		{"trust-all asked for", true, withEnv(corev1.EnvVar{Name: EnvTrustAllProxies, Value: "1"}), nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			proxy := newProxy()
+			if tt.trustAll {
+				proxy.Spec.TrustedProxies = proxyv1.TrustedProxies{Policy: proxyv1.TrustAll}
+			}
+			got := TrustAllSetElsewhere(proxy, tt.deployment, []string{"web"}, tt.owned)
+			switch {
+			case tt.want == "" && got != nil:
+				t.Errorf("got %+v, want no problem", got)
+			case tt.want != "" && (got == nil || got.Reason != proxyv1.ReasonTrustAllSetElsewhere || !strings.Contains(got.Message, tt.want)):
+				t.Errorf("got %+v, want TrustAllSetElsewhere saying %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAdoptable(t *testing.T) {
+	proxy := newProxy()
+	ref := func(name string, uid types.UID) []metav1.OwnerReference {
+		return []metav1.OwnerReference{{APIVersion: proxyv1.GroupVersion.String(), Kind: "PostHogProxy", Name: name, UID: uid, Controller: ptr.To(true)}}
+	}
+	ourLabels := map[string]string{ManagedByLabel: ManagedByValue, InstanceLabel: "posthog"}
+	tests := []struct {
+		name   string
+		labels map[string]string
+		owners []metav1.OwnerReference
+		want   bool
+	}{
+		{"controlled by this one", nil, ref("posthog", proxy.UID), true},
+		{"made for an earlier one of the same name", ourLabels, ref("posthog", "old-uid"), true},
+		{"an earlier one's, but its labels were changed", map[string]string{ManagedByLabel: "Helm"}, ref("posthog", "old-uid"), false},
+		{"another PostHogProxy's", map[string]string{ManagedByLabel: ManagedByValue, InstanceLabel: "eu"}, ref("eu", "eu-uid"), false},
+		{"no owner: someone's own object", ourLabels, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := &metav1.ObjectMeta{Name: "posthog", Labels: tt.labels, OwnerReferences: tt.owners}
+			if got := Adoptable(obj, proxy); got != tt.want {
+				t.Errorf("Adoptable = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -34,6 +34,9 @@ func Parse(entries []string) (List, error) {
 		if addr.Is4In6() {
 			return List{}, fmt.Errorf("%q is an IPv4-mapped IPv6 address; write it as %s", entry, addr.Unmap())
 		}
+		if !addr.IsGlobalUnicast() && !addr.IsLoopback() && !addr.IsLinkLocalUnicast() {
+			return List{}, fmt.Errorf("%q is not a unicast address a proxy can have (unspecified, broadcast or multicast)", entry)
+		}
 		addrs = append(addrs, addr)
 	}
 	slices.SortFunc(addrs, netip.Addr.Compare)

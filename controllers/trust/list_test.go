@@ -23,6 +23,11 @@ func TestParse(t *testing.T) {
 		{name: "IPv4-mapped IPv6 refused with the spelling to use", in: []string{"::ffff:10.0.0.1"}, wantErr: "write it as 10.0.0.1"},
 		{name: "zone refused", in: []string{"fe80::1%eth0"}, wantErr: "zone"},
 		{name: "garbage refused", in: []string{"proxy.local"}, wantErr: `"proxy.local" is not an IP address`},
+		{name: "loopback and link-local kept", in: []string{"fe80::1", "127.0.0.1"}, want: "127.0.0.1,fe80::1"},
+		{name: "unspecified refused", in: []string{"0.0.0.0"}, wantErr: "not a unicast address"},
+		{name: "IPv6 unspecified refused", in: []string{"::"}, wantErr: "not a unicast address"},
+		{name: "broadcast refused", in: []string{"255.255.255.255"}, wantErr: "not a unicast address"},
+		{name: "multicast refused", in: []string{"224.0.0.1"}, wantErr: "not a unicast address"},
 		{name: "leading zeros refused", in: []string{"010.0.0.1"}, wantErr: "is not an IP address"},
 	}
 	for _, tt := range tests {

@@ -29,6 +29,18 @@ func TestValidationRulesRejectBadInputWithTheirMessage(t *testing.T) {
 		{"IPv4-mapped IPv6 trusted address", func(p *proxyv1.PostHogProxy) {
 			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"::ffff:10.0.0.1"}
 		}, "spec.trustedProxies.addresses entries must be single IP addresses"},
+		{"unspecified IPv4 trusted address", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"0.0.0.0"}
+		}, "spec.trustedProxies.addresses entries must be unicast addresses a proxy can have"},
+		{"unspecified IPv6 trusted address", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"::"}
+		}, "spec.trustedProxies.addresses entries must be unicast addresses a proxy can have"},
+		{"broadcast trusted address", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"255.255.255.255"}
+		}, "spec.trustedProxies.addresses entries must be unicast addresses a proxy can have"},
+		{"multicast trusted address", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"ff02::1"}
+		}, "spec.trustedProxies.addresses entries must be unicast addresses a proxy can have"},
 		{"duplicate trusted address", func(p *proxyv1.PostHogProxy) {
 			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"10.0.0.1", "10.0.0.1"}
 		}, `spec.trustedProxies.addresses[1]: Duplicate value: "10.0.0.1"`},
@@ -55,7 +67,13 @@ func TestValidationRulesRejectBadInputWithTheirMessage(t *testing.T) {
 		}, "spec.hosts entries must have DNS labels of at most 63 characters"},
 		{"IP address as host", func(p *proxyv1.PostHogProxy) {
 			p.Spec.Hosts = []proxyv1.Hostname{"10.0.0.1"}
-		}, "spec.hosts entries must be DNS names, not IP addresses"},
+		}, "spec.hosts entries must end in a name, not a number"},
+		{"IP address with leading zeros as host", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Hosts = []proxyv1.Hostname{"010.0.0.1"}
+		}, "spec.hosts entries must end in a name, not a number"},
+		{"short IPv4 form as host", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Hosts = []proxyv1.Hostname{"127.1"}
+		}, "spec.hosts entries must end in a name, not a number"},
 		{"no hosts", func(p *proxyv1.PostHogProxy) {
 			p.Spec.Hosts = nil
 		}, "spec.hosts: Required value"},
@@ -98,6 +116,12 @@ func TestValidationRulesRejectBadInputWithTheirMessage(t *testing.T) {
 		{"bad port name", func(p *proxyv1.PostHogProxy) {
 			p.Spec.Ingress.Service.Port = proxyv1.BackendPort{Name: "HTTP"}
 		}, "spec.ingress.service.port.name must be a port name"},
+		{"port name without a letter", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Service.Port = proxyv1.BackendPort{Name: "8000"}
+		}, "spec.ingress.service.port.name must be a port name"},
+		{"port name with a double hyphen", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Service.Port = proxyv1.BackendPort{Name: "a--b"}
+		}, "spec.ingress.service.port.name must be a port name"},
 		{"bad Service name", func(p *proxyv1.PostHogProxy) {
 			p.Spec.Ingress.Service.Name = "8000-web"
 		}, "spec.ingress.service.name must be a Service name"},
@@ -109,7 +133,19 @@ func TestValidationRulesRejectBadInputWithTheirMessage(t *testing.T) {
 		}, "spec.ingress.annotations keys must be annotation names"},
 		{"oversize annotation value", func(p *proxyv1.PostHogProxy) {
 			p.Spec.Ingress.Annotations = map[string]string{"example.com/x": strings.Repeat("x", 4097)}
-		}, "spec.ingress.annotations values must be at most 4096 characters"},
+		}, "spec.ingress.annotations values must be at most 1024 characters"},
+		{"annotation name part over 63 characters", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]string{"example.com/" + strings.Repeat("n", 64): "x"}
+		}, "spec.ingress.annotations keys must have a name of at most 63 characters"},
+		{"annotation prefix over 253 characters", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]string{strings.Repeat("a", 254) + "/x": "x"}
+		}, "spec.ingress.annotations keys must have a name of at most 63 characters after the '/' and a prefix of at most 253"},
+		{"too many annotations", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]string{}
+			for i := range 33 {
+				p.Spec.Ingress.Annotations[fmt.Sprintf("example.com/a%d", i)] = "x"
+			}
+		}, "spec.ingress.annotations: Too many: 33: must have at most 32 items"},
 		{"unknown allowedHosts policy", func(p *proxyv1.PostHogProxy) {
 			p.Spec.AllowedHosts = "Any"
 		}, `spec.allowedHosts: Unsupported value: "Any"`},
@@ -142,6 +178,15 @@ func TestValidationAcceptsGoodInputAndDefaults(t *testing.T) {
 		{"sample", func(*proxyv1.PostHogProxy) {}},
 		{"IPv6 in any spelling", func(p *proxyv1.PostHogProxy) {
 			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"2001:DB8:0:0::1", "::1"}
+		}},
+		{"loopback and link-local peers (sidecar proxies)", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"127.0.0.1", "fe80::1", "169.254.1.1"}
+		}},
+		{"hosts with digits in their labels", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Hosts = []proxyv1.Hostname{"ph1.example.com", "10-0-0-1.nip.example.com"}
+		}},
+		{"port name with digits and a hyphen", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Service.Port = proxyv1.BackendPort{Name: "http-8000"}
 		}},
 		{"trust-all alone", func(p *proxyv1.PostHogProxy) {
 			p.Spec.TrustedProxies = proxyv1.TrustedProxies{Policy: proxyv1.TrustAll}
