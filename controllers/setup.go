@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -12,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -41,9 +43,9 @@ func (r *PostHogProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 
 	return ctrl.NewControllerManagedBy(mgr).
-		// Status writes of its own do not wake the reconciler; spec changes
-		// and the start of a deletion do.
-		For(&proxyv1.PostHogProxy{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deleting))).
+		// Status writes of its own do not wake the reconciler; spec changes,
+		// the start of a deletion and a finalizer removed by hand do.
+		For(&proxyv1.PostHogProxy{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deleting, finalizersChanged))).
 		Owns(&corev1.ConfigMap{}).
 		Owns(&networkingv1.Ingress{}).
 		// Only metadata: a Deployment's spec is read when reconciling. A
@@ -59,6 +61,10 @@ func (r *PostHogProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 var deleting = predicate.NewPredicateFuncs(func(obj client.Object) bool {
 	return !obj.GetDeletionTimestamp().IsZero()
 })
+
+var finalizersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	return !slices.Equal(e.ObjectOld.GetFinalizers(), e.ObjectNew.GetFinalizers())
+}}
 
 // proxiesForDeployment maps a Deployment to the PostHogProxies that target
 // it or that patched it before their spec changed.

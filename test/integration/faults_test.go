@@ -34,10 +34,7 @@ func unmanagedProxy(t *testing.T, ns string) (*proxyv1.PostHogProxy, ctrl.Reques
 // The first reconcile writes what is missing; every later one with nothing
 // to change writes nothing, counted at the HTTP layer.
 func TestOnlyTheFirstReconcileWrites(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	ctx, ns := startWithPostHog(t)
 	_, req := unmanagedProxy(t, ns)
 
 	counter := &writeCounter{}
@@ -64,10 +61,7 @@ func TestOnlyTheFirstReconcileWrites(t *testing.T) {
 // patched (its pods would roll onto a reference to a missing list), status
 // says Reconciling rather than Stalled, and the next good reconcile recovers.
 func TestConfigMapFailureHoldsBackTheDeploymentPatch(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	ctx, ns := startWithPostHog(t)
 	_, req := unmanagedProxy(t, ns)
 
 	real, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})

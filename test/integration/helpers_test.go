@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -182,3 +183,39 @@ func (w *writeCounter) wrap(base *rest.Config) *rest.Config {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// startWithPostHog registers gomega for the test and gives it a namespace of
+// its own holding the PostHog web Deployment, created by the chart's field
+// manager, with extra env appended.
+func startWithPostHog(t *testing.T, extraEnv ...corev1.EnvVar) (context.Context, string) {
+	t.Helper()
+	RegisterTestingT(t)
+	ns := newNamespace(t)
+	d := postHogWeb(ns, "posthog-web")
+	d.Spec.Template.Spec.Containers[0].Env = append(d.Spec.Template.Spec.Containers[0].Env, extraEnv...)
+	createAs(t, d, chartManager)
+	return context.Background(), ns
+}
+
+// createReady creates a PostHogProxy and waits until it is Ready.
+func createReady(t *testing.T, proxy *proxyv1.PostHogProxy) (*proxyv1.PostHogProxy, client.ObjectKey) {
+	t.Helper()
+	if err := k8sClient.Create(context.Background(), proxy); err != nil {
+		t.Fatalf("creating PostHogProxy %s: %v", proxy.Name, err)
+	}
+	key := client.ObjectKeyFromObject(proxy)
+	return waitForCondition(t, key, proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled), key
+}
+
+// deleteAndWaitGone deletes a PostHogProxy and waits until its finalizer
+// has let it go.
+func deleteAndWaitGone(t *testing.T, proxy *proxyv1.PostHogProxy) {
+	t.Helper()
+	ctx := context.Background()
+	if err := k8sClient.Delete(ctx, proxy); err != nil {
+		t.Fatalf("deleting PostHogProxy %s: %v", proxy.Name, err)
+	}
+	Eventually(func() bool {
+		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(proxy), &proxyv1.PostHogProxy{}))
+	}).WithTimeout(20*time.Second).Should(BeTrue(), "the finalizer of %s must not stick", proxy.Name)
+}

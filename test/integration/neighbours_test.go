@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -21,10 +20,7 @@ import (
 // to a younger PostHogProxy, and deleting that one takes nothing from the
 // owner's patch.
 func TestStrippedAnnotationDoesNotHandOverTheDeployment(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	ctx, ns := startWithPostHog(t)
 	owner := sampleProxy(ns, "owner")
 	Expect(k8sClient.Create(ctx, owner)).To(Succeed())
 	waitForCondition(t, client.ObjectKeyFromObject(owner), proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
@@ -48,10 +44,7 @@ func TestStrippedAnnotationDoesNotHandOverTheDeployment(t *testing.T) {
 	}).WithTimeout(2 * time.Second).Should(Succeed())
 
 	Expect(k8sClient.Patch(ctx, getDeployment(Default, ns, "posthog-web"), strip, client.FieldOwner("someone"))).To(Succeed())
-	Expect(k8sClient.Delete(ctx, waiter)).To(Succeed())
-	Eventually(func() bool {
-		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(waiter), &proxyv1.PostHogProxy{}))
-	}).WithTimeout(20 * time.Second).Should(BeTrue())
+	deleteAndWaitGone(t, waiter)
 	Consistently(func(g Gomega) {
 		env := envOf(getDeployment(g, ns, "posthog-web"), webContainer)
 		g.Expect(env[desired.EnvAllowedHosts].Value).To(Equal("posthog.example.com"))
@@ -62,10 +55,7 @@ func TestStrippedAnnotationDoesNotHandOverTheDeployment(t *testing.T) {
 // A PostHogProxy deleted and created again before the garbage collector
 // removed its children takes them back, with one owner reference.
 func TestRecreatedProxyAdoptsItsOwnLeftovers(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	ctx, ns := startWithPostHog(t)
 	first := sampleProxy(ns, "posthog")
 	Expect(k8sClient.Create(ctx, first)).To(Succeed())
 	key := client.ObjectKeyFromObject(first)
@@ -90,12 +80,7 @@ func TestRecreatedProxyAdoptsItsOwnLeftovers(t *testing.T) {
 // A TRUST_ALL_PROXIES that someone else sets — even to "False" — defeats the
 // list, so the resource is not Ready and says why.
 func TestTrustAllFromAnotherWriterIsReported(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	d := postHogWeb(ns, "posthog-web")
-	d.Spec.Template.Spec.Containers[0].Env = append(d.Spec.Template.Spec.Containers[0].Env, corev1.EnvVar{Name: "TRUST_ALL_PROXIES", Value: "False"})
-	createAs(t, d, chartManager)
+	ctx, ns := startWithPostHog(t, corev1.EnvVar{Name: "TRUST_ALL_PROXIES", Value: "False"})
 	proxy := sampleProxy(ns, "posthog")
 	Expect(k8sClient.Create(ctx, proxy)).To(Succeed())
 	got := waitForCondition(t, client.ObjectKeyFromObject(proxy), proxyv1.ConditionStalled, metav1.ConditionTrue, proxyv1.ReasonTrustAllSetElsewhere)
@@ -109,14 +94,7 @@ func TestTrustAllFromAnotherWriterIsReported(t *testing.T) {
 // A Deployment the API server stores with a duplicate env name (its own
 // validation lets that through) still gets the patch.
 func TestDuplicateEnvNamesOfAnotherWriterDoNotBlock(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	d := postHogWeb(ns, "posthog-web")
-	d.Spec.Template.Spec.Containers[0].Env = append(d.Spec.Template.Spec.Containers[0].Env, corev1.EnvVar{Name: "SITE_URL", Value: "https://again.example.com"})
-	createAs(t, d, chartManager)
-	proxy := sampleProxy(ns, "posthog")
-	Expect(k8sClient.Create(ctx, proxy)).To(Succeed())
-	waitForCondition(t, client.ObjectKeyFromObject(proxy), proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
+	_, ns := startWithPostHog(t, corev1.EnvVar{Name: "SITE_URL", Value: "https://again.example.com"})
+	createReady(t, sampleProxy(ns, "posthog"))
 	Expect(envOf(getDeployment(Default, ns, "posthog-web"), webContainer)).To(HaveKey(desired.EnvIsBehindProxy))
 }

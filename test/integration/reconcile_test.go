@@ -138,14 +138,8 @@ func expectControlledBy(refs []metav1.OwnerReference, owner *proxyv1.PostHogProx
 // A reconcile with nothing to change makes no write at all: no apply, no
 // status update, no finalizer patch.
 func TestSecondReconcileMakesZeroWrites(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
-	proxy := sampleProxy(ns, "posthog")
-	Expect(k8sClient.Create(ctx, proxy)).To(Succeed())
-	key := client.ObjectKeyFromObject(proxy)
-	waitForCondition(t, key, proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
+	ctx, ns := startWithPostHog(t)
+	proxy, key := createReady(t, sampleProxy(ns, "posthog"))
 	settled := versions(ctx, ns)
 
 	counter := &writeCounter{}
@@ -186,10 +180,7 @@ func versions(ctx context.Context, ns string) map[string]string {
 // going back to a list removes the variable rather than setting it to a
 // false-looking value that PostHog would read as true.
 func TestTrustAllIsExplicitAndFullyRemoved(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	ctx, ns := startWithPostHog(t)
 	proxy := sampleProxy(ns, "posthog")
 	proxy.Spec.TrustedProxies = proxyv1.TrustedProxies{Policy: proxyv1.TrustAll}
 	Expect(k8sClient.Create(ctx, proxy)).To(Succeed())
@@ -217,10 +208,7 @@ func TestTrustAllIsExplicitAndFullyRemoved(t *testing.T) {
 
 // TLS termination decides PostHog's redirect and cookie settings.
 func TestTLSTerminationSetsRedirectAndCookies(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	ctx, ns := startWithPostHog(t)
 	proxy := sampleProxy(ns, "posthog")
 	proxy.Spec.TLS = proxyv1.TLS{Termination: proxyv1.TLSNone}
 	Expect(k8sClient.Create(ctx, proxy)).To(Succeed())
@@ -270,10 +258,7 @@ func TestMissingDeploymentThenCreated(t *testing.T) {
 // A container name that is not in the Deployment is a condition naming the
 // containers that are there.
 func TestMissingContainer(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	ctx, ns := startWithPostHog(t)
 	proxy := sampleProxy(ns, "posthog")
 	proxy.Spec.Targets[0].Containers = []proxyv1.ContainerName{"web"}
 	Expect(k8sClient.Create(ctx, proxy)).To(Succeed())
@@ -285,10 +270,7 @@ func TestMissingContainer(t *testing.T) {
 // When another manager already owns one of the variables, the operator does
 // not overwrite it and says who owns what.
 func TestFieldOwnedByAnotherManagerIsReportedNotOverwritten(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	ctx, ns := startWithPostHog(t)
 	other := appsv1ac.Deployment("posthog-web", ns).WithSpec(appsv1ac.DeploymentSpec().WithTemplate(
 		corev1ac.PodTemplateSpec().WithSpec(corev1ac.PodSpec().WithContainers(
 			corev1ac.Container().WithName(webContainer).WithEnv(corev1ac.EnvVar().WithName("ALLOWED_HOSTS").WithValue("*"))))))
@@ -306,10 +288,7 @@ func TestFieldOwnedByAnotherManagerIsReportedNotOverwritten(t *testing.T) {
 // Two PostHogProxies never patch one Deployment: the second is told which
 // one already does.
 func TestSecondProxyOnOneDeploymentIsRefused(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	ctx, ns := startWithPostHog(t)
 	first := sampleProxy(ns, "first")
 	Expect(k8sClient.Create(ctx, first)).To(Succeed())
 	waitForCondition(t, client.ObjectKeyFromObject(first), proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
@@ -323,20 +302,14 @@ func TestSecondProxyOnOneDeploymentIsRefused(t *testing.T) {
 	Expect(env[desired.EnvAllowedHosts].Value).To(Equal("posthog.example.com"), "the first one's settings stay")
 
 	// Deleting the refused one takes nothing from the first one's patch.
-	Expect(k8sClient.Delete(ctx, second)).To(Succeed())
-	Eventually(func() bool {
-		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(second), &proxyv1.PostHogProxy{}))
-	}).WithTimeout(20 * time.Second).Should(BeTrue())
+	deleteAndWaitGone(t, second)
 	env = envOf(getDeployment(Default, ns, "posthog-web"), webContainer)
 	Expect(env[desired.EnvAllowedHosts].Value).To(Equal("posthog.example.com"))
 }
 
 // Removing a target from the spec takes the patch back from it.
 func TestRemovedTargetIsReleased(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	ctx, ns := startWithPostHog(t)
 	createAs(t, postHogWeb(ns, "posthog-web-canary"), chartManager)
 	proxy := sampleProxy(ns, "posthog")
 	proxy.Spec.Targets = append(proxy.Spec.Targets, proxyv1.TargetDeployment{Name: "posthog-web-canary"})
@@ -360,15 +333,9 @@ func TestRemovedTargetIsReleased(t *testing.T) {
 // Deletion takes the patch back even when someone removed the patched-by
 // annotation from the Deployment.
 func TestDeletionReleasesTargetWithoutItsAnnotation(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	ctx, ns := startWithPostHog(t)
 	before := getDeployment(Default, ns, "posthog-web")
-	proxy := sampleProxy(ns, "posthog")
-	Expect(k8sClient.Create(ctx, proxy)).To(Succeed())
-	key := client.ObjectKeyFromObject(proxy)
-	waitForCondition(t, key, proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
+	proxy, key := createReady(t, sampleProxy(ns, "posthog"))
 
 	// Strip the annotation with a JSON patch, as a hand edit would. The
 	// operator puts it back; strip it again right before deleting.
@@ -393,10 +360,7 @@ func TestDeletionReleasesTargetWithoutItsAnnotation(t *testing.T) {
 // garbage collector delete them with the PostHogProxy), and the Deployment
 // is not pointed at a list the operator does not control.
 func TestExistingObjectsOfTheSameNameAreNotTakenOver(t *testing.T) {
-	RegisterTestingT(t)
-	ctx := context.Background()
-	ns := newNamespace(t)
-	createAs(t, postHogWeb(ns, "posthog-web"), chartManager)
+	ctx, ns := startWithPostHog(t)
 	theirs := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: "posthog-trusted-proxies", Namespace: ns},
 		Data:       map[string]string{"TRUSTED_PROXIES": "192.0.2.1", "notes": "hand-made"},
@@ -426,4 +390,16 @@ func TestExistingObjectsOfTheSameNameAreNotTakenOver(t *testing.T) {
 	Expect(ing.Spec).To(Equal(theirIngress.Spec))
 	Expect(ing.OwnerReferences).To(BeEmpty())
 	Expect(envOf(getDeployment(Default, ns, "posthog-web"), webContainer)).NotTo(HaveKey(desired.EnvTrustedProxies))
+}
+
+// A finalizer removed by hand comes back, so deletion still takes the patch
+// back.
+func TestFinalizerRemovedByHandIsRestored(t *testing.T) {
+	ctx, ns := startWithPostHog(t)
+	_, key := createReady(t, sampleProxy(ns, "posthog"))
+
+	Expect(k8sClient.Patch(ctx, getProxy(Default, key), client.RawPatch(types.JSONPatchType, []byte(`[{"op":"remove","path":"/metadata/finalizers"}]`)))).To(Succeed())
+	Eventually(func(g Gomega) {
+		g.Expect(getProxy(g, key).Finalizers).To(ContainElement(desired.Finalizer))
+	}).Should(Succeed())
 }
