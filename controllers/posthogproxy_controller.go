@@ -5,21 +5,10 @@ package controllers
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
-	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -74,12 +63,26 @@ func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}})
 	}
 
+	out, err := r.apply(ctx, proxy, list)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.report(ctx, proxy, out); err != nil {
+		return ctrl.Result{}, err
+	}
+	return next(out)
+}
+
+// apply applies the ConfigMap, the Ingress and the patch on each target, and
+// takes the patch back from Deployments that left the spec. The error is
+// for what stops the reconcile; what happened to each part is the outcome.
+func (r *PostHogProxyReconciler) apply(ctx context.Context, proxy *proxyv1.PostHogProxy, list trust.List) (desired.Outcome, error) {
 	out := desired.Outcome{List: list}
 	out.TrustedProxies = r.applyConfigMap(ctx, proxy, desired.ConfigMap(proxy, list))
 	out.Ingress = r.applyIngress(ctx, proxy, desired.Ingress(proxy))
 	neighbours, err := r.neighbours(ctx, proxy)
 	if err != nil {
-		return ctrl.Result{}, err
+		return out, err
 	}
 	targets := map[string]bool{}
 	for _, target := range proxy.Spec.Targets {
@@ -94,16 +97,14 @@ func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		out.Targets = append(out.Targets, result)
 		out.ProbeRisks = append(out.ProbeRisks, risks...)
 	}
-	if err := r.releaseAll(ctx, proxy, neighbours, targets); err != nil {
-		return ctrl.Result{}, err
-	}
+	return out, r.releaseAll(ctx, proxy, neighbours, targets)
+}
 
-	if err := r.report(ctx, proxy, out); err != nil {
-		return ctrl.Result{}, err
-	}
-	// A failed call is retried with the controller's backoff; a problem that
-	// needs a person waits for a watch event instead, except a name taken by
-	// someone else's object, which the cache cannot see go away.
+// next says when to reconcile again. A failed call is retried with the
+// controller's backoff; a problem that needs a person waits for a watch
+// event instead, except a name taken by someone else's object, which the
+// cache cannot see go away.
+func next(out desired.Outcome) (ctrl.Result, error) {
 	if err := out.Err(); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -138,135 +139,6 @@ func (r *PostHogProxyReconciler) finalize(ctx context.Context, proxy *proxyv1.Po
 	base := proxy.DeepCopy()
 	controllerutil.RemoveFinalizer(proxy, desired.Finalizer)
 	return client.IgnoreNotFound(r.Client.Patch(ctx, proxy, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})))
-}
-
-// heldBack is the outcome of a target that waits for its ConfigMap.
-func heldBack(name string, cause error) desired.TargetOutcome {
-	msg := "Deployment " + name + " is not patched until the trusted proxy ConfigMap is applied"
-	if p, ok := cause.(*desired.Problem); ok {
-		return desired.TargetOutcome{Name: name, Problem: &desired.Problem{Reason: p.Reason, Message: msg}}
-	}
-	return desired.TargetOutcome{Name: name, Err: errors.New(msg)}
-}
-
-func (r *PostHogProxyReconciler) applyConfigMap(ctx context.Context, proxy *proxyv1.PostHogProxy, want *corev1ac.ConfigMapApplyConfiguration) error {
-	live := &corev1.ConfigMap{}
-	return r.applyChild(ctx, proxy, "ConfigMap", desired.ConfigMapName(proxy), live, want, func() runtime.ApplyConfiguration {
-		owned, err := corev1ac.ExtractConfigMap(live, desired.FieldManager)
-		return extracted(ctx, owned, err)
-	})
-}
-
-func (r *PostHogProxyReconciler) applyIngress(ctx context.Context, proxy *proxyv1.PostHogProxy, want *networkingv1ac.IngressApplyConfiguration) error {
-	live := &networkingv1.Ingress{}
-	return r.applyChild(ctx, proxy, "Ingress", desired.IngressName(proxy), live, want, func() runtime.ApplyConfiguration {
-		owned, err := networkingv1ac.ExtractIngress(live, desired.FieldManager)
-		return extracted(ctx, owned, err)
-	})
-}
-
-// applyChild applies an object the operator owns. A hand edit of the
-// operator's fields is put back (the apply forces), but an object of the
-// same name that is not this PostHogProxy's is never taken over. The cache
-// holds only objects with the operator's label, so a miss is checked
-// against the API server before anything is created.
-func (r *PostHogProxyReconciler) applyChild(ctx context.Context, proxy *proxyv1.PostHogProxy, kind, name string, live client.Object, want runtime.ApplyConfiguration, owned func() runtime.ApplyConfiguration) error {
-	key := types.NamespacedName{Namespace: proxy.Namespace, Name: name}
-	err := r.Client.Get(ctx, key, live)
-	if apierrors.IsNotFound(err) {
-		err = r.APIReader.Get(ctx, key, live)
-	}
-	var current runtime.ApplyConfiguration
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return err
-	case !desired.Adoptable(live, proxy):
-		return &desired.Problem{Reason: proxyv1.ReasonAlreadyExists, Message: fmt.Sprintf(
-			"%s %s already exists and is not controlled by this PostHogProxy; the operator does not take over objects it did not create: delete or rename that %s, or rename the PostHogProxy",
-			kind, name, kind)}
-	default:
-		current = owned()
-	}
-	return rejected(kind, name, applyIfChanged(ctx, r.Client, want, current, client.ForceOwnership))
-}
-
-// patchTarget applies the environment patch to one target Deployment, and
-// returns its outcome and the risky probes of the patched containers.
-func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1.PostHogProxy, neighbours []proxyv1.PostHogProxy, target proxyv1.TargetDeployment, list trust.List) (desired.TargetOutcome, []string) {
-	result := desired.TargetOutcome{Name: target.Name}
-	deployment := &appsv1.Deployment{}
-	seen := desired.Observed{}
-	switch err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: proxy.Namespace, Name: target.Name}, deployment); {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		result.Err = err
-		return result, nil
-	default:
-		seen.Deployment = deployment
-		seen.ClaimedBy = desired.PatchOwner(deployment, neighbours)
-	}
-
-	containers, problem := desired.ResolveContainers(proxy, target, seen)
-	if problem != nil {
-		result.Problem = problem
-		return result, nil
-	}
-	owned, err := appsv1ac.ExtractDeployment(deployment, desired.FieldManager)
-	current := extracted(ctx, owned, err)
-	want := desired.DeploymentPatch(proxy, target.Name, containers, list)
-	err = rejected("Deployment", target.Name, applyIfChanged(ctx, r.Client, want, current))
-	if problem := conflictProblem(deployment, err); problem != nil {
-		result.Problem = problem
-		return result, nil
-	}
-	if problem, ok := err.(*desired.Problem); ok {
-		result.Problem = problem
-		return result, nil
-	}
-	result.Containers, result.Err = containers, err
-	if err == nil {
-		result.Problem = desired.TrustAllSetElsewhere(proxy, deployment, containers, owned)
-	}
-
-	var risks []string
-	if proxy.Spec.AllowedHosts != proxyv1.AllowedHostsUnmanaged {
-		for _, risk := range desired.ProbesWithoutHost(deployment, containers) {
-			risks = append(risks, target.Name+"/"+risk)
-		}
-	}
-	return result, risks
-}
-
-// neighbours are the PostHogProxies of the namespace, this one included:
-// together they decide which of them patches a Deployment.
-func (r *PostHogProxyReconciler) neighbours(ctx context.Context, proxy *proxyv1.PostHogProxy) ([]proxyv1.PostHogProxy, error) {
-	list := &proxyv1.PostHogProxyList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(proxy.Namespace)); err != nil {
-		return nil, err
-	}
-	return list.Items, nil
-}
-
-// releaseAll takes back the patch from every Deployment in the namespace
-// that this PostHogProxy patched and that is not in keep.
-func (r *PostHogProxyReconciler) releaseAll(ctx context.Context, proxy *proxyv1.PostHogProxy, neighbours []proxyv1.PostHogProxy, keep map[string]bool) error {
-	deployments := &metav1.PartialObjectMetadataList{}
-	deployments.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("DeploymentList"))
-	if err := r.Client.List(ctx, deployments, client.InNamespace(proxy.Namespace)); err != nil {
-		return err
-	}
-	var errs []error
-	for _, d := range deployments.Items {
-		if keep[d.Name] || !desired.PatchedBy(proxy, &d, neighbours) {
-			continue
-		}
-		err := r.Client.Apply(ctx, desired.ReleasePatch(d.Namespace, d.Name), client.FieldOwner(desired.FieldManager))
-		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("taking back the patch on Deployment %s: %w", d.Name, err))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // report writes the status an outcome calls for, only when it changed.
