@@ -32,6 +32,17 @@ type PostHogProxyReconciler struct {
 	// cache holds only their metadata, so watching every Deployment in the
 	// cluster stays cheap.
 	APIReader client.Reader
+	// Presets are the preset lists of trusted proxies the operator knows.
+	Presets trust.Presets
+	// Now tells the time; nil means the wall clock.
+	Now func() time.Time
+}
+
+func (r *PostHogProxyReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
 }
 
 // +kubebuilder:rbac:groups=proxy.posthog-operator.io,resources=posthogproxies,verbs=get;list;watch;patch
@@ -40,6 +51,8 @@ type PostHogProxyReconciler struct {
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get
 
 // Reconcile is fetch, build, apply, report.
 func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -54,16 +67,11 @@ func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, err
 	}
 
-	list, err := trust.Parse(addressStrings(proxy))
+	in, err := r.observeProxies(ctx, proxy)
 	if err != nil {
-		// The schema admits only valid addresses, so this is an object stored
-		// before a rule existed: keep what was applied and say what to fix.
-		return ctrl.Result{}, r.report(ctx, proxy, desired.Outcome{Invalid: &desired.Problem{
-			Reason: proxyv1.ReasonInvalidSpec, Message: "spec.trustedProxies.addresses: " + err.Error(),
-		}})
+		return ctrl.Result{}, err
 	}
-
-	out, err := r.apply(ctx, proxy, list)
+	out, err := r.apply(ctx, proxy, desired.TrustedProxyList(proxy, in), in.Now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -76,9 +84,14 @@ func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 // apply applies the ConfigMap, the Ingress and the patch on each target, and
 // takes the patch back from Deployments that left the spec. The error is
 // for what stops the reconcile; what happened to each part is the outcome.
-func (r *PostHogProxyReconciler) apply(ctx context.Context, proxy *proxyv1.PostHogProxy, list trust.List) (desired.Outcome, error) {
-	out := desired.Outcome{List: list}
-	out.TrustedProxies = r.applyConfigMap(ctx, proxy, desired.ConfigMap(proxy, list))
+func (r *PostHogProxyReconciler) apply(ctx context.Context, proxy *proxyv1.PostHogProxy, proxies desired.ProxyList, now time.Time) (desired.Outcome, error) {
+	out := desired.Outcome{Now: now, Proxies: proxies}
+	if proxies.Blocked != nil {
+		out.TrustedProxies = proxies.Blocked
+	} else {
+		out.TrustedProxies = r.applyConfigMap(ctx, proxy, desired.ConfigMap(proxy, proxies.List))
+		out.Plan = desired.PlanRollout(proxy, proxies.List.Hash(), now)
+	}
 	out.Ingress = r.applyIngress(ctx, proxy, desired.Ingress(proxy))
 	neighbours, err := r.neighbours(ctx, proxy)
 	if err != nil {
@@ -93,7 +106,7 @@ func (r *PostHogProxyReconciler) apply(ctx context.Context, proxy *proxyv1.PostH
 			out.Targets = append(out.Targets, heldBack(target.Name, out.TrustedProxies))
 			continue
 		}
-		result, risks := r.patchTarget(ctx, proxy, neighbours, target, list)
+		result, risks := r.patchTarget(ctx, proxy, neighbours, target, out.Plan.Hash)
 		out.Targets = append(out.Targets, result)
 		out.ProbeRisks = append(out.ProbeRisks, risks...)
 	}
@@ -101,17 +114,19 @@ func (r *PostHogProxyReconciler) apply(ctx context.Context, proxy *proxyv1.PostH
 }
 
 // next says when to reconcile again. A failed call is retried with the
-// controller's backoff; a problem that needs a person waits for a watch
-// event instead, except a name taken by someone else's object, which the
-// cache cannot see go away.
+// controller's backoff. A problem that needs a person waits for a watch
+// event, except a name taken by someone else's object, which the cache
+// cannot see go away. A list change waiting for its rollout window, and an
+// address whose grace period ends, come back on time.
 func next(out desired.Outcome) (ctrl.Result, error) {
 	if err := out.Err(); err != nil {
 		return ctrl.Result{}, err
 	}
-	if out.NameTaken() {
-		return ctrl.Result{RequeueAfter: nameTakenRecheck}, nil
+	after := out.RecheckAfter()
+	if out.NameTaken() && (after == 0 || nameTakenRecheck < after) {
+		after = nameTakenRecheck
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{RequeueAfter: after}, nil
 }
 
 func (r *PostHogProxyReconciler) ensureFinalizer(ctx context.Context, proxy *proxyv1.PostHogProxy) error {
@@ -163,12 +178,4 @@ func readyStatus(status proxyv1.PostHogProxyStatus) metav1.ConditionStatus {
 		}
 	}
 	return metav1.ConditionUnknown
-}
-
-func addressStrings(proxy *proxyv1.PostHogProxy) []string {
-	out := make([]string, len(proxy.Spec.TrustedProxies.Addresses))
-	for i, a := range proxy.Spec.TrustedProxies.Addresses {
-		out[i] = string(a)
-	}
-	return out
 }

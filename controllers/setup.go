@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -23,9 +24,15 @@ import (
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/desired"
 )
 
-// targetIndex indexes PostHogProxies by the names of their target
-// Deployments, so a Deployment event finds the resources that patch it.
-const targetIndex = "spec.targets.name"
+const (
+	// targetIndex indexes PostHogProxies by the names of their target
+	// Deployments, so a Deployment event finds the resources that patch it.
+	targetIndex = "spec.targets.name"
+	// serviceIndex indexes PostHogProxies by the "namespace/name" of the
+	// Services whose endpoints they trust, so an EndpointSlice event finds
+	// the resources whose list it changes.
+	serviceIndex = "spec.trustedProxies.services"
+)
 
 // SetupWithManager registers the reconciler, its index and its watches.
 func (r *PostHogProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -37,6 +44,18 @@ func (r *PostHogProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				names[i] = t.Name
 			}
 			return names
+		})
+	if err != nil {
+		return err
+	}
+	err = mgr.GetFieldIndexer().IndexField(context.Background(), &proxyv1.PostHogProxy{}, serviceIndex,
+		func(obj client.Object) []string {
+			proxy := obj.(*proxyv1.PostHogProxy)
+			keys := make([]string, len(proxy.Spec.TrustedProxies.Services))
+			for i, ref := range proxy.Spec.TrustedProxies.Services {
+				keys[i] = ref.Namespace + "/" + ref.Name
+			}
+			return keys
 		})
 	if err != nil {
 		return err
@@ -54,6 +73,7 @@ func (r *PostHogProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesMetadata(&appsv1.Deployment{},
 			handler.EnqueueRequestsFromMapFunc(r.proxiesForDeployment),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.proxiesForEndpointSlice)).
 		Named("posthogproxy").
 		Complete(r)
 }
@@ -61,6 +81,25 @@ func (r *PostHogProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 var deleting = predicate.NewPredicateFuncs(func(obj client.Object) bool {
 	return !obj.GetDeletionTimestamp().IsZero()
 })
+
+// proxiesForEndpointSlice maps an EndpointSlice to the PostHogProxies that
+// trust the endpoints of its Service, in any namespace.
+func (r *PostHogProxyReconciler) proxiesForEndpointSlice(ctx context.Context, obj client.Object) []reconcile.Request {
+	service := obj.GetLabels()[discoveryv1.LabelServiceName]
+	if service == "" {
+		return nil
+	}
+	list := &proxyv1.PostHogProxyList{}
+	if err := r.Client.List(ctx, list, client.MatchingFields{serviceIndex: obj.GetNamespace() + "/" + service}); err != nil {
+		logf.FromContext(ctx).Error(err, "listing PostHogProxies for an EndpointSlice", "endpointslice", client.ObjectKeyFromObject(obj))
+		return nil
+	}
+	requests := make([]reconcile.Request, len(list.Items))
+	for i, p := range list.Items {
+		requests[i] = reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}}
+	}
+	return requests
+}
 
 var finalizersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 	return !slices.Equal(e.ObjectOld.GetFinalizers(), e.ObjectNew.GetFinalizers())
@@ -86,11 +125,15 @@ func (r *PostHogProxyReconciler) proxiesForDeployment(ctx context.Context, obj c
 }
 
 // CacheOptions keeps only the operator's own ConfigMaps and Ingresses in the
-// manager's cache, not every one in the cluster.
+// manager's cache, not every one in the cluster, and EndpointSlices without
+// their managedFields.
 func CacheOptions() cache.Options {
 	own := labels.SelectorFromSet(labels.Set{desired.ManagedByLabel: desired.ManagedByValue})
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&corev1.ConfigMap{}:     {Label: own},
 		&networkingv1.Ingress{}: {Label: own},
+		// Every EndpointSlice is watched, for the Services a list trusts;
+		// their managedFields are never read.
+		&discoveryv1.EndpointSlice{}: {Transform: cache.TransformStripManagedFields()},
 	}}
 }

@@ -14,7 +14,6 @@ import (
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/desired"
-	"github.com/posthog-operator/posthog-proxy-operator/controllers/trust"
 )
 
 // heldBack is the outcome of a target that waits for its ConfigMap.
@@ -28,7 +27,7 @@ func heldBack(name string, cause error) desired.TargetOutcome {
 
 // patchTarget applies the environment patch to one target Deployment, and
 // returns its outcome and the risky probes of the patched containers.
-func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1.PostHogProxy, neighbours []proxyv1.PostHogProxy, target proxyv1.TargetDeployment, list trust.List) (desired.TargetOutcome, []string) {
+func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1.PostHogProxy, neighbours []proxyv1.PostHogProxy, target proxyv1.TargetDeployment, listHash string) (desired.TargetOutcome, []string) {
 	result := desired.TargetOutcome{Name: target.Name}
 	deployment := &appsv1.Deployment{}
 	seen := desired.Observed{}
@@ -49,7 +48,7 @@ func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1
 	}
 	owned, err := appsv1ac.ExtractDeployment(deployment, desired.FieldManager)
 	current := extracted(ctx, owned, err)
-	want := desired.DeploymentPatch(proxy, target.Name, containers, list)
+	want := desired.DeploymentPatch(proxy, target.Name, containers, listHash)
 	err = rejected("Deployment", target.Name, applyIfChanged(ctx, r.Client, want, current))
 	if problem := conflictProblem(deployment, err); problem != nil {
 		result.Problem = problem
@@ -60,6 +59,7 @@ func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1
 		return result, nil
 	}
 	result.Containers, result.Err = containers, err
+	result.Rolled = err == nil && deployment.Spec.Template.Annotations[desired.ConfigHashAnnotation] != want.Spec.Template.Annotations[desired.ConfigHashAnnotation]
 	if err == nil {
 		result.Problem = desired.TrustAllSetElsewhere(proxy, deployment, containers, owned)
 	}

@@ -6,8 +6,8 @@ const (
 	// ConditionReady is True when every part is applied as the spec asks.
 	ConditionReady = "Ready"
 	// ConditionReconciling is True while a failed API call is being retried
-	// with backoff, and absent otherwise: everything else a reconcile does
-	// happens within it.
+	// with backoff or a change of the trusted proxy list waits for its
+	// rollout window, and absent otherwise.
 	ConditionReconciling = "Reconciling"
 	// ConditionStalled is True when the operator cannot make progress until
 	// a person changes the spec or the cluster, and absent otherwise.
@@ -35,6 +35,9 @@ const (
 const (
 	// ReasonReconciled: everything is applied.
 	ReasonReconciled = "Reconciled"
+	// ReasonRolloutPending: the trusted proxy list changed and waits for
+	// the rollout window before it rolls the pods.
+	ReasonRolloutPending = "RolloutPending"
 	// ReasonApplyFailed: the API server refused or failed a write; the
 	// operator retries with backoff.
 	ReasonApplyFailed = "ApplyFailed"
@@ -64,6 +67,18 @@ const (
 	// from someone else while the spec asks for a list; PostHog reads any
 	// non-empty value as on, so the list has no effect.
 	ReasonTrustAllSetElsewhere = "TrustAllSetElsewhere"
+	// ReasonServiceNotFound: a Service in spec.trustedProxies.services does
+	// not exist; the last published list stays.
+	ReasonServiceNotFound = "ServiceNotFound"
+	// ReasonUnknownPreset: spec.trustedProxies.presets names a preset the
+	// operator does not know; the last published list stays.
+	ReasonUnknownPreset = "UnknownPreset"
+	// ReasonListTooLarge: the list would not fit in one environment
+	// variable; the last published list stays, never a truncated one.
+	ReasonListTooLarge = "ListTooLarge"
+	// ReasonUnmatchableEntries: matching is Exact and the list holds
+	// networks, which PostHog then compares as strings and never matches.
+	ReasonUnmatchableEntries = "UnmatchableEntries"
 	// ReasonTargetNotFound: a target Deployment does not exist.
 	ReasonTargetNotFound = "TargetNotFound"
 	// ReasonContainerNotFound: a named container is not in the Deployment.

@@ -152,35 +152,127 @@ const (
 	TrustAll TrustPolicy = "TrustAll"
 )
 
-// TrustedProxies says which proxies PostHog may believe.
-// +kubebuilder:validation:XValidation:rule="self.policy != 'TrustAll' || !has(self.addresses)",message="spec.trustedProxies.addresses must be empty when spec.trustedProxies.policy is TrustAll: trusting every proxy and trusting a list are mutually exclusive"
-// +kubebuilder:validation:XValidation:rule="self.policy != 'List' || (has(self.addresses) && size(self.addresses) > 0)",message="spec.trustedProxies.addresses needs at least one address when spec.trustedProxies.policy is List: list the proxies PostHog sees as its direct peer, or set policy to TrustAll (unsafe)"
+// TrustedProxies says which proxies PostHog may believe. With policy List,
+// the list is the union of the static addresses, the ready endpoints of the
+// discovered Services and the presets.
+// +kubebuilder:validation:XValidation:rule="self.policy != 'TrustAll' || (!has(self.addresses) && !has(self.services) && !has(self.presets))",message="spec.trustedProxies.addresses, services and presets must be empty when spec.trustedProxies.policy is TrustAll: trusting every proxy and trusting a list are mutually exclusive"
+// +kubebuilder:validation:XValidation:rule="self.policy != 'List' || (has(self.addresses) && size(self.addresses) > 0) || (has(self.services) && size(self.services) > 0) || (has(self.presets) && size(self.presets) > 0)",message="spec.trustedProxies needs at least one source when spec.trustedProxies.policy is List: addresses, services (for example the ingress controller's Service) or presets; or set policy to TrustAll (unsafe)"
 type TrustedProxies struct {
-	// policy is List (the default: trust only the addresses listed) or
+	// policy is List (the default: trust only the listed sources) or
 	// TrustAll (trust every peer, which lets any client choose its own IP
 	// address; reported on status as insecure).
 	// +optional
 	// +kubebuilder:default=List
 	Policy TrustPolicy `json:"policy,omitempty"`
 
-	// addresses are the IP addresses of the proxies PostHog sees as its
-	// direct peer or as a later hop in X-Forwarded-For, for example the pod
-	// IPs of the ingress controller. IPv4 and IPv6; the operator writes
-	// them in canonical form, sorted and without duplicates. Single
-	// addresses only: PostHog compares entries with the peer address as
-	// exact strings, so a CIDR range such as 10.0.0.0/8 would match nothing.
+	// matching says how the PostHog version in use compares the peer with
+	// the entries of TRUSTED_PROXIES. Exact (the default, and what PostHog's
+	// proxy guide describes) compares strings, so a range such as
+	// 10.0.0.0/8 matches nothing: ranges are then reported and the resource
+	// is not Ready. Network treats each entry as a network.
+	// +optional
+	// +kubebuilder:default=Exact
+	Matching MatchingRule `json:"matching,omitempty"`
+
+	// addresses are static entries: the IP addresses, or with matching
+	// Network also the ranges, of the proxies PostHog sees as its direct
+	// peer or as a later hop in X-Forwarded-For. A range that holds one
+	// address (/32, /128) is written as that address.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=256
-	Addresses []IPAddress `json:"addresses,omitempty"`
+	Addresses []AddressOrRange `json:"addresses,omitempty"`
+
+	// services are discovered: the ready endpoint addresses (IPv4 and IPv6)
+	// behind each Service, typically the ingress controller's, kept in step
+	// as its pods come and go.
+	// +optional
+	// +listType=map
+	// +listMapKey=namespace
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=8
+	Services []ServiceReference `json:"services,omitempty"`
+
+	// presets are named lists shipped with the operator, such as cloudflare
+	// (Cloudflare's published IPv4 and IPv6 ranges, which need matching
+	// Network). The operator's --presets-file can add or replace presets
+	// without an upgrade. Each preset's version is recorded in the ConfigMap
+	// and in status.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=8
+	Presets []PresetName `json:"presets,omitempty"`
+
+	// rollout says how changes of the list reach PostHog's pods.
+	// +optional
+	Rollout RolloutPolicy `json:"rollout,omitempty"`
 }
 
-// IPAddress is one IPv4 or IPv6 address, such as 10.0.0.7 or 2001:db8::7.
+// MatchingRule says how PostHog compares a peer with TRUSTED_PROXIES.
+// +kubebuilder:validation:Enum=Exact;Network
+type MatchingRule string
+
+const (
+	// MatchExact: entries are compared with the peer address as strings.
+	MatchExact MatchingRule = "Exact"
+	// MatchNetwork: entries are networks that contain the peer.
+	MatchNetwork MatchingRule = "Network"
+)
+
+// AddressOrRange is an IPv4 or IPv6 address, such as 10.0.0.7, or a network
+// in CIDR form, such as 10.0.0.0/16.
 // +kubebuilder:validation:MinLength=2
-// +kubebuilder:validation:MaxLength=45
-// +kubebuilder:validation:XValidation:rule="isIP(self)",message="spec.trustedProxies.addresses entries must be single IP addresses such as 10.0.0.7 or 2001:db8::7; CIDR ranges, ports, zones and IPv4-mapped IPv6 are not accepted"
+// +kubebuilder:validation:MaxLength=49
+// +kubebuilder:validation:XValidation:rule="isIP(self) || isCIDR(self)",message="spec.trustedProxies.addresses entries must be IP addresses such as 10.0.0.7 or networks such as 10.0.0.0/16; ports, zones and IPv4-mapped IPv6 (write ::ffff:10.0.0.1 as 10.0.0.1) are not accepted"
+// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() > 0",message="spec.trustedProxies.addresses must not hold a /0 network: it trusts every client; set spec.trustedProxies.policy to TrustAll if that is really meant"
+// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).masked() == cidr(self)",message="spec.trustedProxies.addresses networks must be written with their network address, such as 10.0.0.0/8 rather than 10.1.2.3/8"
 // +kubebuilder:validation:XValidation:rule="!isIP(self) || ip(self).isGlobalUnicast() || ip(self).isLoopback() || ip(self).isLinkLocalUnicast()",message="spec.trustedProxies.addresses entries must be unicast addresses a proxy can have: unspecified (0.0.0.0, ::), broadcast and multicast addresses never appear as a peer"
-type IPAddress string
+type AddressOrRange string
+
+// ServiceReference names a Service whose ready endpoints are trusted.
+type ServiceReference struct {
+	// namespace of the Service.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Label().validate(self).hasValue()",message="spec.trustedProxies.services[].namespace must be a namespace name: lower-case letters, digits and '-'"
+	Namespace string `json:"namespace"`
+
+	// name of the Service.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="!format.dns1035Label().validate(self).hasValue()",message="spec.trustedProxies.services[].name must be a Service name: lower-case letters, digits and '-', starting with a letter"
+	Name string `json:"name"`
+}
+
+// PresetName names a preset list of trusted proxies, such as cloudflare.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:XValidation:rule="!format.dns1123Label().validate(self).hasValue()",message="spec.trustedProxies.presets entries must be preset names such as cloudflare: lower-case letters, digits and '-'"
+type PresetName string
+
+// RolloutPolicy says how changes of the trusted proxy list roll PostHog's
+// pods. The ConfigMap always holds the current list; the pods read it when
+// they start, so a change of the list changes a pod-template annotation.
+type RolloutPolicy struct {
+	// window is how long the list must stay unchanged before its change
+	// rolls the pods, so that a rolling restart of the ingress controller,
+	// which changes its endpoints one by one, rolls PostHog once. 0 rolls on
+	// every change.
+	// +optional
+	// +kubebuilder:default="30s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('1h')",message="spec.trustedProxies.rollout.window must be between 0s and 1h, such as 30s"
+	Window *metav1.Duration `json:"window,omitempty"`
+
+	// grace is how long a discovered address stays trusted after it left
+	// its Service, so that requests still in flight through a draining
+	// ingress controller pod keep their client address. 0 drops it at once.
+	// +optional
+	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('24h')",message="spec.trustedProxies.rollout.grace must be between 0s and 24h, such as 5m"
+	Grace *metav1.Duration `json:"grace,omitempty"`
+}
 
 // IngressSpec describes the Ingress in front of PostHog.
 type IngressSpec struct {
@@ -272,14 +364,68 @@ type PostHogProxyStatus struct {
 	Targets []TargetStatus `json:"targets,omitempty"`
 }
 
-// TrustedProxiesStatus summarises the published trusted proxy list.
+// TrustedProxiesStatus summarises the published trusted proxy list and how
+// its changes reached the pods.
 type TrustedProxiesStatus struct {
 	// configMapName is the ConfigMap that holds the list.
 	ConfigMapName string `json:"configMapName"`
-	// count of addresses in the list.
+	// count of entries in the list.
 	Count int32 `json:"count"`
 	// hash of the list, the same as in the ConfigMap.
 	Hash string `json:"hash"`
+	// sources says how many entries each source gave, before duplicates
+	// across sources were removed.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	Sources []SourceStatus `json:"sources,omitempty"`
+	// changedAt is when the list last changed.
+	// +optional
+	ChangedAt *metav1.Time `json:"changedAt,omitempty"`
+	// rolledHash is the hash of the list the pods were last rolled with. It
+	// differs from hash while a change waits for the rollout window.
+	// +optional
+	RolledHash string `json:"rolledHash,omitempty"`
+	// lastRollout is when the operator last changed the pod template of
+	// the targets, and why.
+	// +optional
+	LastRollout *RolloutRecord `json:"lastRollout,omitempty"`
+	// leaving are discovered addresses that left their Service and stay
+	// trusted until the grace period ends.
+	// +optional
+	// +listType=map
+	// +listMapKey=address
+	// +kubebuilder:validation:MaxItems=1024
+	Leaving []LeavingAddress `json:"leaving,omitempty"`
+}
+
+// SourceStatus is what one source contributed.
+type SourceStatus struct {
+	// name of the source: static, service/<namespace>/<name>,
+	// preset/<name> or leaving.
+	Name string `json:"name"`
+	// count of entries it gave.
+	Count int32 `json:"count"`
+	// version of a preset.
+	// +optional
+	Version string `json:"version,omitempty"`
+}
+
+// RolloutRecord is one change of the targets' pod template.
+type RolloutRecord struct {
+	// time of the change.
+	Time metav1.Time `json:"time"`
+	// reason for it.
+	Reason string `json:"reason"`
+}
+
+// LeavingAddress is a discovered address in its grace period.
+type LeavingAddress struct {
+	// address that left.
+	Address string `json:"address"`
+	// until when it stays trusted.
+	Until metav1.Time `json:"until"`
 }
 
 // TargetStatus is a Deployment that carries the operator's variables.

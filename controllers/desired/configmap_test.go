@@ -20,6 +20,7 @@ func TestConfigMap(t *testing.T) {
 		addresses  []string
 		wantList   string
 		wantPolicy string
+		wantSource string
 	}{
 		{
 			name:       "List publishes the canonical list",
@@ -27,6 +28,7 @@ func TestConfigMap(t *testing.T) {
 			addresses:  []string{"10.0.0.8", "2001:DB8::1", "10.0.0.7"},
 			wantList:   "10.0.0.7,10.0.0.8,2001:db8::1",
 			wantPolicy: "List",
+			wantSource: `[{"name": "static", "entries": ["10.0.0.7", "10.0.0.8", "2001:db8::1"]}]`,
 		},
 		{
 			// Readers tell "trust everyone" from "trust no one" by the policy key.
@@ -35,6 +37,7 @@ func TestConfigMap(t *testing.T) {
 			addresses:  nil,
 			wantList:   "",
 			wantPolicy: "TrustAll",
+			wantSource: `[{"name": "static", "entries": []}]`,
 		},
 		{
 			// The offline renderer sees objects no API server has defaulted.
@@ -43,6 +46,7 @@ func TestConfigMap(t *testing.T) {
 			addresses:  []string{"10.0.0.7"},
 			wantList:   "10.0.0.7",
 			wantPolicy: "List",
+			wantSource: `[{"name": "static", "entries": ["10.0.0.7"]}]`,
 		},
 	}
 	for _, tt := range tests {
@@ -52,6 +56,8 @@ func TestConfigMap(t *testing.T) {
 			list := mustList(t, tt.addresses...)
 
 			got := ConfigMap(proxy, list)
+			assertJSON(t, json.RawMessage(got.Data[SourcesKey]), tt.wantSource)
+			delete(got.Data, SourcesKey)
 
 			assertJSON(t, got, `{
 				"kind": "ConfigMap",
@@ -75,6 +81,7 @@ func TestConfigMap(t *testing.T) {
 				"data": {
 					"TRUSTED_PROXIES": `+jsonString(tt.wantList)+`,
 					"policy": `+jsonString(tt.wantPolicy)+`,
+					"matching": "Exact",
 					"hash": `+jsonString(sha256Of(tt.wantList))+`
 				}
 			}`)
@@ -111,7 +118,7 @@ func newProxy() *proxyv1.PostHogProxy {
 			TLS:          proxyv1.TLS{Termination: proxyv1.TLSAtIngress, SecretName: "posthog-tls"},
 			TrustedProxies: proxyv1.TrustedProxies{
 				Policy:    proxyv1.TrustListed,
-				Addresses: []proxyv1.IPAddress{"10.0.0.7", "10.0.0.8"},
+				Addresses: []proxyv1.AddressOrRange{"10.0.0.7", "10.0.0.8"},
 			},
 			Ingress: proxyv1.IngressSpec{
 				ClassName: "nginx",
@@ -123,11 +130,11 @@ func newProxy() *proxyv1.PostHogProxy {
 
 func mustList(t *testing.T, addresses ...string) trust.List {
 	t.Helper()
-	list, err := trust.Parse(addresses)
+	entries, err := trust.Parse(addresses)
 	if err != nil {
 		t.Fatalf("trust.Parse(%q): %v", addresses, err)
 	}
-	return list
+	return trust.Merge(trust.Source{Name: "static", Entries: entries})
 }
 
 // sha256Of computes the expected digest independently of trust.Hash.

@@ -69,9 +69,9 @@ func literal(name, value string) *corev1ac.EnvVarApplyConfiguration {
 }
 
 // ConfigHash identifies the effective configuration a pod runs with: the
-// variables and the content of the trusted proxy list, which pods read
-// through a ConfigMap reference and would otherwise never see change.
-func ConfigHash(env []*corev1ac.EnvVarApplyConfiguration, list trust.List) string {
+// variables and the hash of the trusted proxy list, which pods read through
+// a ConfigMap reference and would otherwise never see change.
+func ConfigHash(env []*corev1ac.EnvVarApplyConfiguration, listHash string) string {
 	var b strings.Builder
 	for _, e := range env {
 		switch {
@@ -81,7 +81,7 @@ func ConfigHash(env []*corev1ac.EnvVarApplyConfiguration, list trust.List) strin
 			fmt.Fprintf(&b, "%s<-configmap/%s/%s\n", *e.Name, *e.ValueFrom.ConfigMapKeyRef.Name, *e.ValueFrom.ConfigMapKeyRef.Key)
 		}
 	}
-	fmt.Fprintf(&b, "list=%s\n", list.Value())
+	fmt.Fprintf(&b, "list=%s\n", listHash)
 	return trust.Hash(b.String())
 }
 
@@ -89,7 +89,9 @@ func ConfigHash(env []*corev1ac.EnvVarApplyConfiguration, list trust.List) strin
 // only the identifying keys (name, container names, variable names) and the
 // operator's own values, so that applying it never touches anyone else's
 // fields, and applying the bare name takes all of it back.
-func DeploymentPatch(proxy *proxyv1.PostHogProxy, deployment string, containers []string, list trust.List) *appsv1ac.DeploymentApplyConfiguration {
+// listHash is the hash of the list the pods are to run with (see
+// PlanRollout).
+func DeploymentPatch(proxy *proxyv1.PostHogProxy, deployment string, containers []string, listHash string) *appsv1ac.DeploymentApplyConfiguration {
 	env := Env(proxy)
 	podSpec := corev1ac.PodSpec()
 	for _, name := range containers {
@@ -99,7 +101,7 @@ func DeploymentPatch(proxy *proxyv1.PostHogProxy, deployment string, containers 
 		WithAnnotations(map[string]string{PatchedByAnnotation: proxy.Name}).
 		WithSpec(appsv1ac.DeploymentSpec().WithTemplate(
 			corev1ac.PodTemplateSpec().
-				WithAnnotations(map[string]string{ConfigHashAnnotation: ConfigHash(env, list)}).
+				WithAnnotations(map[string]string{ConfigHashAnnotation: ConfigHash(env, listHash)}).
 				WithSpec(podSpec)))
 }
 

@@ -160,8 +160,8 @@ func TestConfigHash(t *testing.T) {
 	digest := regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := ConfigHash(Env(tt.proxyA), mustList(t, tt.addrsA...))
-			b := ConfigHash(Env(tt.proxyB), mustList(t, tt.addrsB...))
+			a := ConfigHash(Env(tt.proxyA), mustList(t, tt.addrsA...).Hash())
+			b := ConfigHash(Env(tt.proxyB), mustList(t, tt.addrsB...).Hash())
 			if !digest.MatchString(a) || !digest.MatchString(b) {
 				t.Fatalf("hashes %q and %q are not sha256 digests", a, b)
 			}
@@ -212,7 +212,7 @@ func TestDeploymentPatch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			list := mustList(t, tt.addresses...)
 
-			got := DeploymentPatch(tt.proxy, "posthog-web", tt.containers, list)
+			got := DeploymentPatch(tt.proxy, "posthog-web", tt.containers, list.Hash())
 
 			var containers []string
 			for _, c := range tt.containers {
@@ -230,7 +230,7 @@ func TestDeploymentPatch(t *testing.T) {
 				},
 				"spec": {"template": {
 					"metadata": {"annotations": {
-						"proxy.posthog-operator.io/config-hash": `+jsonString(ConfigHash(Env(tt.proxy), list))+`
+						"proxy.posthog-operator.io/config-hash": `+jsonString(ConfigHash(Env(tt.proxy), list.Hash()))+`
 					}},
 					"spec": {"containers": [`+strings.Join(containers, ",")+`]}
 				}}

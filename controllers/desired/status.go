@@ -3,7 +3,9 @@ package desired
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,9 +17,11 @@ import (
 // Outcome is what one reconcile achieved, part by part. A part's error is
 // a *Problem when a person must act, and a failed API call otherwise.
 type Outcome struct {
-	// Invalid is set when the spec cannot be applied at all; nothing was.
-	Invalid        *Problem
-	List           trust.List
+	Now     time.Time
+	Proxies ProxyList
+	Plan    RolloutPlan
+	// TrustedProxies is why the list was not published: Proxies.Blocked,
+	// or a failed write of the ConfigMap.
 	TrustedProxies error
 	Ingress        error
 	Targets        []TargetOutcome
@@ -32,6 +36,9 @@ type TargetOutcome struct {
 	Containers []string
 	Problem    *Problem
 	Err        error
+	// Rolled says the pod template's config hash changed, which rolls the
+	// Deployment's pods.
+	Rolled bool
 }
 
 // Err is every failed API call of the outcome, to retry with backoff.
@@ -55,6 +62,19 @@ func (o Outcome) NameTaken() bool {
 	return false
 }
 
+// RecheckAfter is when the outcome needs another look without any event: a
+// list change waiting for its rollout window, or the end of an address's
+// grace period. Zero when nothing waits.
+func (o Outcome) RecheckAfter() time.Duration {
+	next := o.Plan.Wait
+	for _, d := range o.Proxies.Leaving {
+		if wait := d.Until.Sub(o.Now); wait > 0 && (next == 0 || wait < next) {
+			next = wait
+		}
+	}
+	return next
+}
+
 func transient(err error) error {
 	if _, ok := asProblem(err); ok {
 		return nil
@@ -76,16 +96,7 @@ func Status(proxy *proxyv1.PostHogProxy, out Outcome) proxyv1.PostHogProxyStatus
 		Conditions:         append([]metav1.Condition(nil), proxy.Status.Conditions...),
 		URL:                URL(proxy),
 	}
-	if out.Invalid != nil {
-		// What was applied before stays applied, and so does its record.
-		st.TrustedProxies, st.Targets = proxy.Status.TrustedProxies, proxy.Status.Targets
-	} else if out.TrustedProxies == nil {
-		st.TrustedProxies = &proxyv1.TrustedProxiesStatus{
-			ConfigMapName: ConfigMapName(proxy),
-			Count:         int32(out.List.Len()),
-			Hash:          out.List.Hash(),
-		}
-	}
+	st.TrustedProxies = trustedProxiesStatus(proxy, out)
 	for _, t := range out.Targets {
 		if t.Problem == nil && t.Err == nil {
 			st.Targets = append(st.Targets, proxyv1.TargetStatus{Name: t.Name, Containers: t.Containers})
@@ -118,19 +129,6 @@ func URL(proxy *proxyv1.PostHogProxy) string {
 // Conditions are the conditions an outcome calls for, and the types that
 // must be absent (kstatus reads an absent Reconciling or Stalled as False).
 func Conditions(proxy *proxyv1.PostHogProxy, out Outcome) (wanted []metav1.Condition, unwanted []string) {
-	if p := out.Invalid; p != nil {
-		// Nothing of this generation was applied: every part says so, and
-		// warnings about the parts are withdrawn until it can be.
-		notApplied := "not applied: " + p.Message
-		return []metav1.Condition{
-				condition(proxyv1.ConditionTrustedProxiesReady, false, p.Reason, p.Message),
-				condition(proxyv1.ConditionIngressReady, false, p.Reason, notApplied),
-				condition(proxyv1.ConditionTargetsReady, false, p.Reason, notApplied),
-				condition(proxyv1.ConditionReady, false, p.Reason, p.Message),
-				condition(proxyv1.ConditionStalled, true, p.Reason, p.Message),
-			}, []string{proxyv1.ConditionReconciling, proxyv1.ConditionInsecureConfiguration,
-				proxyv1.ConditionProbeHostRisk}
-	}
 	parts := []metav1.Condition{
 		trustedProxiesCondition(proxy, out),
 		ingressCondition(proxy, out),
@@ -145,10 +143,15 @@ func Conditions(proxy *proxyv1.PostHogProxy, out Outcome) (wanted []metav1.Condi
 	} else {
 		unwanted = append(unwanted, proxyv1.ConditionStalled)
 	}
-	if retrying != nil {
+	switch {
+	case retrying != nil:
 		wanted = append(wanted, condition(proxyv1.ConditionReconciling, true, proxyv1.ReasonApplyFailed,
 			"retrying after: "+retrying.Error()))
-	} else {
+	case out.Plan.Wait > 0:
+		wanted = append(wanted, condition(proxyv1.ConditionReconciling, true, proxyv1.ReasonRolloutPending, fmt.Sprintf(
+			"the trusted proxy list changed; the pods roll with it once it has stayed the same for %s (spec.trustedProxies.rollout.window)",
+			window(proxy))))
+	default:
 		unwanted = append(unwanted, proxyv1.ConditionReconciling)
 	}
 
@@ -173,12 +176,79 @@ func trustedProxiesCondition(proxy *proxyv1.PostHogProxy, out Outcome) metav1.Co
 	switch {
 	case out.TrustedProxies != nil:
 		return partFailed(t, "ConfigMap "+ConfigMapName(proxy), out.TrustedProxies)
+	case out.Proxies.Unmatchable != nil:
+		return condition(t, false, out.Proxies.Unmatchable.Reason, out.Proxies.Unmatchable.Message)
 	case policy(proxy) == proxyv1.TrustAll:
 		return condition(t, true, proxyv1.ReasonTrustAllProxies, "every proxy is trusted (TRUST_ALL_PROXIES)")
 	default:
-		return condition(t, true, proxyv1.ReasonListPublished, fmt.Sprintf(
-			"%d %s published in ConfigMap %s", out.List.Len(), noun(out.List.Len(), "trusted proxy", "trusted proxies"), ConfigMapName(proxy)))
+		n := out.Proxies.List.Len()
+		return condition(t, true, proxyv1.ReasonListPublished, fmt.Sprintf("%d %s published in ConfigMap %s (%s)",
+			n, noun(n, "trusted proxy", "trusted proxies"), ConfigMapName(proxy), sourceSummary(out.Proxies.List)))
 	}
+}
+
+// sourceSummary says how many entries each source gave.
+func sourceSummary(list trust.List) string {
+	var parts []string
+	for _, s := range list.Sources() {
+		if s.Name == "static" && len(s.Entries) == 0 {
+			continue
+		}
+		part := fmt.Sprintf("%s: %d", s.Name, len(s.Entries))
+		if s.Version != "" {
+			part += " (version " + s.Version + ")"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// trustedProxiesStatus records the published list. While a list cannot be
+// published, the last published one stays in effect, and so does its record.
+func trustedProxiesStatus(proxy *proxyv1.PostHogProxy, out Outcome) *proxyv1.TrustedProxiesStatus {
+	prev := proxy.Status.TrustedProxies
+	if out.TrustedProxies != nil {
+		return prev
+	}
+	list := out.Proxies.List
+	st := &proxyv1.TrustedProxiesStatus{
+		ConfigMapName: ConfigMapName(proxy),
+		Count:         int32(list.Len()),
+		Hash:          list.Hash(),
+		ChangedAt:     ptrTime(out.Plan.ChangedAt),
+		RolledHash:    out.Plan.Hash,
+	}
+	for _, s := range list.Sources() {
+		st.Sources = append(st.Sources, proxyv1.SourceStatus{Name: s.Name, Count: int32(len(s.Entries)), Version: s.Version})
+	}
+	for _, d := range out.Proxies.Leaving {
+		st.Leaving = append(st.Leaving, proxyv1.LeavingAddress{Address: d.Entry.Addr().String(), Until: *ptrTime(d.Until)})
+	}
+	if prev != nil {
+		st.LastRollout = prev.LastRollout
+	}
+	if slices.ContainsFunc(out.Targets, func(t TargetOutcome) bool { return t.Rolled }) {
+		st.LastRollout = &proxyv1.RolloutRecord{Time: *ptrTime(out.Now), Reason: rolloutReason(prev, out)}
+	}
+	return st
+}
+
+func rolloutReason(prev *proxyv1.TrustedProxiesStatus, out Outcome) string {
+	switch {
+	case prev == nil || prev.RolledHash == "":
+		return "the proxy settings were first applied"
+	case prev.RolledHash != out.Plan.Hash:
+		n := out.Proxies.List.Len()
+		return fmt.Sprintf("the trusted proxy list changed (now %d %s)", n, noun(n, "entry", "entries"))
+	default:
+		return "the proxy settings changed"
+	}
+}
+
+// ptrTime is t as the API stores it: to the second.
+func ptrTime(t time.Time) *metav1.Time {
+	mt := metav1.NewTime(t.Truncate(time.Second))
+	return &mt
 }
 
 func ingressCondition(proxy *proxyv1.PostHogProxy, out Outcome) metav1.Condition {
@@ -236,6 +306,9 @@ func readyCondition(parts []metav1.Condition) metav1.Condition {
 // blockers are the first problem that needs a person, and the first failed
 // API call, of an outcome.
 func blockers(out Outcome) (stalled *Problem, retrying error) {
+	if out.TrustedProxies == nil && out.Proxies.Unmatchable != nil {
+		stalled = out.Proxies.Unmatchable
+	}
 	for _, err := range []error{out.TrustedProxies, out.Ingress} {
 		if p, ok := asProblem(err); ok && stalled == nil {
 			stalled = p

@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
-	"reflect"
 	"slices"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
@@ -29,23 +29,36 @@ const (
 	readyMessage   = "PostHog's proxy settings, trusted proxy list and Ingress are applied"
 	ingressMessage = "the Ingress matches the spec"
 	envMessage     = "proxy settings applied to Deployment posthog-web (container web)"
-	listMessage    = "2 trusted proxies published in ConfigMap posthog-trusted-proxies"
+	listMessage    = "2 trusted proxies published in ConfigMap posthog-trusted-proxies (static: 2)"
 )
+
+// testNow is the time of every outcome built here.
+var testNow = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 
 func trustAll(p *proxyv1.PostHogProxy) {
 	p.Spec.TrustedProxies = proxyv1.TrustedProxies{Policy: proxyv1.TrustAll}
 }
 
-// outcomeFor is the outcome with the list the proxy's spec asks for, as the
-// controller builds it.
+// outcomeFor is the outcome with the list the proxy's spec asks for and its
+// rollout plan, as the controller builds them.
 func outcomeFor(t *testing.T, proxy *proxyv1.PostHogProxy, out Outcome) Outcome {
 	t.Helper()
-	var addresses []string
-	for _, a := range proxy.Spec.TrustedProxies.Addresses {
-		addresses = append(addresses, string(a))
+	out.Now = testNow
+	out.Proxies = TrustedProxyList(proxy, ProxyInputs{Now: testNow})
+	if out.Proxies.Blocked != nil {
+		t.Fatalf("the test proxy's list is blocked: %s", out.Proxies.Blocked.Message)
 	}
-	out.List = mustList(t, addresses...)
+	out.Plan = PlanRollout(proxy, out.Proxies.List.Hash(), testNow)
 	return out
+}
+
+// publishedStatus is the status record of a freshly published list.
+func publishedStatus(count int32, value string) *proxyv1.TrustedProxiesStatus {
+	return &proxyv1.TrustedProxiesStatus{
+		ConfigMapName: "posthog-trusted-proxies", Count: count, Hash: sha256Of(value),
+		Sources:   []proxyv1.SourceStatus{{Name: "static", Count: count}},
+		ChangedAt: ptrTime(testNow), RolledHash: sha256Of(value),
+	}
 }
 
 type wantCondition struct {
@@ -55,9 +68,7 @@ type wantCondition struct {
 }
 
 func TestStatus(t *testing.T) {
-	listStatus := &proxyv1.TrustedProxiesStatus{
-		ConfigMapName: "posthog-trusted-proxies", Count: 2, Hash: sha256Of("10.0.0.7,10.0.0.8"),
-	}
+	listStatus := publishedStatus(2, "10.0.0.7,10.0.0.8")
 	fineStatus := []proxyv1.TargetStatus{{Name: "posthog-web", Containers: []string{"web"}}}
 	tests := []struct {
 		name   string
@@ -110,7 +121,7 @@ func TestStatus(t *testing.T) {
 				proxyv1.ConditionReady:                 {metav1.ConditionTrue, proxyv1.ReasonReconciled, readyMessage},
 				proxyv1.ConditionInsecureConfiguration: {metav1.ConditionTrue, proxyv1.ReasonTrustAllProxies, ""},
 			},
-			wantTrustedProxies: &proxyv1.TrustedProxiesStatus{ConfigMapName: "posthog-trusted-proxies", Count: 0, Hash: sha256Of("")},
+			wantTrustedProxies: publishedStatus(0, ""),
 			wantTargets:        fineStatus,
 		},
 		{
@@ -188,13 +199,14 @@ func TestStatus(t *testing.T) {
 			wantTargets:        fineStatus,
 		},
 		{
-			name: "invalid spec",
-			out:  Outcome{Invalid: invalidAddress},
+			name: "list blocked by an invalid spec: targets held back",
+			out: Outcome{TrustedProxies: invalidAddress, Targets: []TargetOutcome{{Name: "posthog-web",
+				Problem: &Problem{Reason: proxyv1.ReasonInvalidSpec, Message: "held back"}}}},
 			want: map[string]wantCondition{
 				proxyv1.ConditionTrustedProxiesReady: {metav1.ConditionFalse, proxyv1.ReasonInvalidSpec, invalidAddress.Message},
-				proxyv1.ConditionIngressReady:        {metav1.ConditionFalse, proxyv1.ReasonInvalidSpec, "not applied: " + invalidAddress.Message},
-				proxyv1.ConditionTargetsReady:        {metav1.ConditionFalse, proxyv1.ReasonInvalidSpec, "not applied: " + invalidAddress.Message},
-				proxyv1.ConditionReady:               {metav1.ConditionFalse, proxyv1.ReasonInvalidSpec, invalidAddress.Message},
+				proxyv1.ConditionIngressReady:        {metav1.ConditionTrue, proxyv1.ReasonIngressApplied, ingressMessage},
+				proxyv1.ConditionTargetsReady:        {metav1.ConditionFalse, proxyv1.ReasonInvalidSpec, "held back"},
+				proxyv1.ConditionReady:               {metav1.ConditionFalse, proxyv1.ReasonInvalidSpec, "TrustedProxiesReady: " + invalidAddress.Message},
 				proxyv1.ConditionStalled:             {metav1.ConditionTrue, proxyv1.ReasonInvalidSpec, invalidAddress.Message},
 			},
 		},
@@ -214,10 +226,10 @@ func TestStatus(t *testing.T) {
 			if got.URL != "https://posthog.example.com" {
 				t.Errorf("url = %q, want https://posthog.example.com", got.URL)
 			}
-			if !reflect.DeepEqual(got.TrustedProxies, tt.wantTrustedProxies) {
+			if !equality.Semantic.DeepEqual(got.TrustedProxies, tt.wantTrustedProxies) {
 				t.Errorf("trustedProxies = %+v, want %+v", got.TrustedProxies, tt.wantTrustedProxies)
 			}
-			if !reflect.DeepEqual(got.Targets, tt.wantTargets) {
+			if !equality.Semantic.DeepEqual(got.Targets, tt.wantTargets) {
 				t.Errorf("targets = %+v, want %+v", got.Targets, tt.wantTargets)
 			}
 			assertConditions(t, got, 3, tt.want)
@@ -270,7 +282,7 @@ func TestStatusUnchangedOutcome(t *testing.T) {
 			out: Outcome{Targets: []TargetOutcome{fineTarget}, ProbeRisks: []string{"posthog-web/web/livenessProbe"}}},
 		{name: "target problem", out: Outcome{Targets: []TargetOutcome{{Name: "posthog-web", Problem: notFound}}}},
 		{name: "failed write", out: Outcome{Ingress: timeout, Targets: []TargetOutcome{{Name: "posthog-web", Err: timeout}}}},
-		{name: "invalid spec", out: Outcome{Invalid: invalidAddress}},
+		{name: "list blocked", out: Outcome{TrustedProxies: invalidAddress}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,7 +295,7 @@ func TestStatusUnchangedOutcome(t *testing.T) {
 
 			got := Status(proxy, out)
 
-			if !reflect.DeepEqual(got, proxy.Status) {
+			if !equality.Semantic.DeepEqual(got, proxy.Status) {
 				gotJSON, _ := json.MarshalIndent(got, "", "  ")
 				storedJSON, _ := json.MarshalIndent(proxy.Status, "", "  ")
 				t.Errorf("status changed for an unchanged outcome:\n%s\nstored:\n%s", gotJSON, storedJSON)
@@ -339,7 +351,7 @@ func TestStatusAfterChange(t *testing.T) {
 		},
 		{
 			name:                "invalid spec fixed: Stalled removed",
-			before:              Outcome{Invalid: invalidAddress},
+			before:              Outcome{TrustedProxies: invalidAddress},
 			after:               Outcome{Targets: []TargetOutcome{fineTarget}},
 			wantGone:            []string{proxyv1.ConditionStalled},
 			wantTransitioned:    []string{proxyv1.ConditionReady, proxyv1.ConditionTrustedProxiesReady},
@@ -419,7 +431,7 @@ func TestConditionsUnwanted(t *testing.T) {
 		},
 		{
 			name: "invalid spec",
-			out:  Outcome{Invalid: invalidAddress},
+			out:  Outcome{TrustedProxies: invalidAddress},
 			want: []string{proxyv1.ConditionReconciling, proxyv1.ConditionInsecureConfiguration, proxyv1.ConditionProbeHostRisk},
 		},
 	}
@@ -495,22 +507,17 @@ func roundTrip(t *testing.T, st proxyv1.PostHogProxyStatus) proxyv1.PostHogProxy
 	return out
 }
 
-// An invalid spec applies nothing, so the record of what stays applied from
-// before must stay too, and every condition speaks of the new generation.
-func TestStatusInvalidAfterValidKeepsTheRecord(t *testing.T) {
+// A list that cannot be published leaves the last published one in effect,
+// so its record stays, and every condition speaks of the new generation.
+func TestStatusBlockedListKeepsTheRecord(t *testing.T) {
 	proxy := newProxy()
 	proxy.Status = Status(proxy, outcomeFor(t, proxy, Outcome{Targets: []TargetOutcome{{Name: "posthog-web", Containers: []string{"web"}}}}))
 	applied := proxy.Status.DeepCopy()
 	proxy.Generation++
 
-	st := Status(proxy, Outcome{Invalid: &Problem{Reason: proxyv1.ReasonInvalidSpec, Message: "bad"}})
-	if st.TrustedProxies == nil || *st.TrustedProxies != *applied.TrustedProxies {
+	st := Status(proxy, Outcome{Now: testNow, TrustedProxies: &Problem{Reason: proxyv1.ReasonInvalidSpec, Message: "bad"}})
+	if !equality.Semantic.DeepEqual(st.TrustedProxies, applied.TrustedProxies) {
 		t.Errorf("trustedProxies = %+v, want the earlier %+v", st.TrustedProxies, applied.TrustedProxies)
-	}
-	if !slices.EqualFunc(st.Targets, applied.Targets, func(a, b proxyv1.TargetStatus) bool {
-		return a.Name == b.Name && slices.Equal(a.Containers, b.Containers)
-	}) {
-		t.Errorf("targets = %+v, want the earlier %+v", st.Targets, applied.Targets)
 	}
 	for _, c := range st.Conditions {
 		if c.ObservedGeneration != proxy.Generation {
@@ -553,10 +560,10 @@ func TestListMessageCountsInEnglish(t *testing.T) {
 		addresses []string
 		want      string
 	}{
-		{[]string{"10.0.0.1"}, "1 trusted proxy published in ConfigMap posthog-trusted-proxies"},
-		{[]string{"10.0.0.1", "10.0.0.2", "10.0.0.3"}, "3 trusted proxies published in ConfigMap posthog-trusted-proxies"},
+		{[]string{"10.0.0.1"}, "1 trusted proxy published in ConfigMap posthog-trusted-proxies (static: 1)"},
+		{[]string{"10.0.0.1", "10.0.0.2", "10.0.0.3"}, "3 trusted proxies published in ConfigMap posthog-trusted-proxies (static: 3)"},
 	} {
-		got := trustedProxiesCondition(newProxy(), Outcome{List: mustList(t, tt.addresses...)})
+		got := trustedProxiesCondition(newProxy(), Outcome{Proxies: ProxyList{List: mustList(t, tt.addresses...)}})
 		if got.Message != tt.want {
 			t.Errorf("message = %q, want %q", got.Message, tt.want)
 		}

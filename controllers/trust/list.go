@@ -1,5 +1,6 @@
-// Package trust turns the trusted proxy sources of a PostHogProxy into the
-// one canonical list PostHog reads from TRUSTED_PROXIES.
+// Package trust turns the trusted proxy sources of a PostHogProxy — static
+// entries, discovered endpoints and presets — into the one canonical list
+// PostHog reads from TRUSTED_PROXIES.
 package trust
 
 import (
@@ -11,48 +12,140 @@ import (
 	"strings"
 )
 
-// List is a canonical trusted proxy list: single addresses, sorted (IPv4
-// before IPv6, then numerically), without duplicates. PostHog compares
-// entries with the peer address as exact strings, so every entry is written
-// the way the peer address is printed: IPv6 in RFC 5952 form.
+// Entry is one trusted proxy: a single address (a prefix of full length) or
+// a network.
+type Entry = netip.Prefix
+
+// List is a canonical trusted proxy list: entries sorted (IPv4 before IPv6,
+// then numerically, an address before the networks that start with it) and
+// without duplicates. PostHog compares entries with the peer address as
+// exact strings in the versions its proxy guide describes, so every single
+// address is written the way a peer address is printed: IPv6 in RFC 5952
+// form.
 type List struct {
-	addrs []netip.Addr
+	entries []Entry
+	sources []Source
 }
 
-// Parse builds a List from address strings. It refuses what PostHog could
-// never match as written: ranges, zones and IPv4-mapped IPv6 spellings.
-func Parse(entries []string) (List, error) {
-	addrs := make([]netip.Addr, 0, len(entries))
-	for _, entry := range entries {
-		addr, err := netip.ParseAddr(strings.TrimSpace(entry))
-		if err != nil {
-			return List{}, fmt.Errorf("%q is not an IP address: %w", entry, err)
-		}
-		if addr.Zone() != "" {
-			return List{}, fmt.Errorf("%q has an IPv6 zone, which never appears in a peer address", entry)
-		}
-		if addr.Is4In6() {
-			return List{}, fmt.Errorf("%q is an IPv4-mapped IPv6 address; write it as %s", entry, addr.Unmap())
-		}
-		if !addr.IsGlobalUnicast() && !addr.IsLoopback() && !addr.IsLinkLocalUnicast() {
-			return List{}, fmt.Errorf("%q is not a unicast address a proxy can have (unspecified, broadcast or multicast)", entry)
-		}
-		addrs = append(addrs, addr)
+// Source is what one source of trusted proxies contributed.
+type Source struct {
+	// Name is static, service/<namespace>/<name>, preset/<name> or leaving.
+	Name string
+	// Version is a preset's version.
+	Version string
+	Entries []Entry
+}
+
+// Merge builds the list from its sources.
+func Merge(sources ...Source) List {
+	var all []Entry
+	for _, s := range sources {
+		all = append(all, s.Entries...)
 	}
-	slices.SortFunc(addrs, netip.Addr.Compare)
-	return List{addrs: slices.Compact(addrs)}, nil
+	return List{entries: canonical(all), sources: sources}
 }
 
-// Len is the number of addresses in the list.
-func (l List) Len() int { return len(l.addrs) }
+func canonical(entries []Entry) []Entry {
+	out := slices.Clone(entries)
+	slices.SortFunc(out, func(a, b Entry) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return b.Bits() - a.Bits()
+	})
+	return slices.Compact(out)
+}
 
-// Strings returns the canonical spelling of each address, in order.
+// Parse reads static entries: addresses, or networks in CIDR form. It refuses
+// what PostHog could never match as written or what would trust everyone:
+// zones, IPv4-mapped IPv6 spellings, /0, networks written with host bits,
+// and addresses no peer can have.
+func Parse(entries []string) ([]Entry, error) {
+	out := make([]Entry, 0, len(entries))
+	for _, raw := range entries {
+		e, err := parseEntry(strings.TrimSpace(raw))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func parseEntry(s string) (Entry, error) {
+	if !strings.Contains(s, "/") {
+		addr, err := netip.ParseAddr(s)
+		if err != nil {
+			return Entry{}, fmt.Errorf("%q is not an IP address or network: %w", s, err)
+		}
+		if err := usableAddr(s, addr); err != nil {
+			return Entry{}, err
+		}
+		return netip.PrefixFrom(addr, addr.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return Entry{}, fmt.Errorf("%q is not an IP address or network: %w", s, err)
+	}
+	switch {
+	case p.Addr().Is4In6():
+		return Entry{}, fmt.Errorf("%q is an IPv4-mapped IPv6 network; write it in IPv4 form", s)
+	case p.Bits() == 0:
+		return Entry{}, fmt.Errorf("%q trusts every client; use policy TrustAll if that is really meant", s)
+	case p.Masked() != p:
+		return Entry{}, fmt.Errorf("%q has host bits set; write the network as %s", s, p.Masked())
+	}
+	if p.IsSingleIP() {
+		return p, usableAddr(s, p.Addr())
+	}
+	return p, nil
+}
+
+func usableAddr(s string, addr netip.Addr) error {
+	switch {
+	case addr.Zone() != "":
+		return fmt.Errorf("%q has an IPv6 zone, which never appears in a peer address", s)
+	case addr.Is4In6():
+		return fmt.Errorf("%q is an IPv4-mapped IPv6 address; write it as %s", s, addr.Unmap())
+	case !addr.IsGlobalUnicast() && !addr.IsLoopback() && !addr.IsLinkLocalUnicast():
+		return fmt.Errorf("%q is not a unicast address a proxy can have (unspecified, broadcast or multicast)", s)
+	}
+	return nil
+}
+
+// Len is the number of entries in the list.
+func (l List) Len() int { return len(l.entries) }
+
+// Sources are the sources the list was merged from.
+func (l List) Sources() []Source { return l.sources }
+
+// Strings returns the canonical spelling of each entry, in order: a single
+// address without a prefix length, a network in CIDR form.
 func (l List) Strings() []string {
-	out := make([]string, len(l.addrs))
-	for i, a := range l.addrs {
-		out[i] = a.String()
+	out := make([]string, len(l.entries))
+	for i, e := range l.entries {
+		out[i] = entryString(e)
 	}
 	return out
+}
+
+// Ranges are the entries that are networks of more than one address, which
+// PostHog's exact matching can never match.
+func (l List) Ranges() []string {
+	var out []string
+	for _, e := range l.entries {
+		if !e.IsSingleIP() {
+			out = append(out, entryString(e))
+		}
+	}
+	return out
+}
+
+func entryString(e Entry) string {
+	if e.IsSingleIP() {
+		return e.Addr().String()
+	}
+	return e.String()
 }
 
 // Value is the list as PostHog reads it from TRUSTED_PROXIES.

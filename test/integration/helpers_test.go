@@ -96,7 +96,7 @@ func sampleProxy(namespace, name string) *proxyv1.PostHogProxy {
 			Hosts:   []proxyv1.Hostname{"posthog.example.com"},
 			TLS:     proxyv1.TLS{Termination: proxyv1.TLSAtIngress, SecretName: "posthog-tls"},
 			TrustedProxies: proxyv1.TrustedProxies{
-				Addresses: []proxyv1.IPAddress{"10.0.0.12", "10.0.0.7", "2001:DB8::1"},
+				Addresses: []proxyv1.AddressOrRange{"10.0.0.12", "10.0.0.7", "2001:DB8::1"},
 			},
 			Ingress: proxyv1.IngressSpec{
 				ClassName: "nginx",

@@ -35,6 +35,8 @@ func TestLifecycleKeepsOtherWritersEnv(t *testing.T) {
 	before := getDeployment(Default, ns, "posthog-web")
 
 	proxy := sampleProxy(ns, "posthog")
+	// Roll on every list change here; the rollout window has tests of its own.
+	proxy.Spec.TrustedProxies.Rollout.Window = &metav1.Duration{}
 	Expect(k8sClient.Create(ctx, proxy)).To(Succeed())
 	key := client.ObjectKeyFromObject(proxy)
 	got := waitForCondition(t, key, proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
@@ -195,7 +197,7 @@ func TestTrustAllIsExplicitAndFullyRemoved(t *testing.T) {
 	Expect(env).NotTo(HaveKey(desired.EnvTrustedProxies))
 
 	Expect(k8sClient.Get(ctx, key, proxy)).To(Succeed())
-	proxy.Spec.TrustedProxies = proxyv1.TrustedProxies{Policy: proxyv1.TrustListed, Addresses: []proxyv1.IPAddress{"10.0.0.7"}}
+	proxy.Spec.TrustedProxies = proxyv1.TrustedProxies{Policy: proxyv1.TrustListed, Addresses: []proxyv1.AddressOrRange{"10.0.0.7"}}
 	Expect(k8sClient.Update(ctx, proxy)).To(Succeed())
 	got = waitForCondition(t, key, proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
 	Expect(condition(got, proxyv1.ConditionInsecureConfiguration)).To(BeNil())

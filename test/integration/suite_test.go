@@ -26,12 +26,14 @@ import (
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers"
+	"github.com/posthog-operator/posthog-proxy-operator/controllers/trust"
 )
 
 var (
 	scheme    = runtime.NewScheme()
 	cfg       *rest.Config
 	k8sClient client.Client
+	presets   trust.Presets
 )
 
 func TestMain(m *testing.M) {
@@ -84,7 +86,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := (&controllers.PostHogProxyReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
+	if presets, err = trust.BuiltInPresets(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := (&controllers.PostHogProxyReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Presets: presets}).SetupWithManager(mgr); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 )
@@ -20,36 +22,73 @@ func TestValidationRulesRejectBadInputWithTheirMessage(t *testing.T) {
 		mutate func(*proxyv1.PostHogProxy)
 		want   string
 	}{
-		{"CIDR as a trusted address", func(p *proxyv1.PostHogProxy) {
-			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"10.0.0.0/8"}
-		}, "spec.trustedProxies.addresses entries must be single IP addresses"},
+		{"/0 network", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"0.0.0.0/0"}
+		}, "spec.trustedProxies.addresses must not hold a /0 network: it trusts every client"},
+		{"IPv6 /0 network", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"::/0"}
+		}, "spec.trustedProxies.addresses must not hold a /0 network"},
+		{"network with host bits", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"10.1.2.3/8"}
+		}, "spec.trustedProxies.addresses networks must be written with their network address, such as 10.0.0.0/8"},
 		{"hostname as a trusted address", func(p *proxyv1.PostHogProxy) {
-			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"ingress.local"}
-		}, "spec.trustedProxies.addresses entries must be single IP addresses"},
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"ingress.local"}
+		}, "spec.trustedProxies.addresses entries must be IP addresses such as 10.0.0.7 or networks such as 10.0.0.0/16"},
 		{"IPv4-mapped IPv6 trusted address", func(p *proxyv1.PostHogProxy) {
-			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"::ffff:10.0.0.1"}
-		}, "spec.trustedProxies.addresses entries must be single IP addresses"},
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"::ffff:10.0.0.1"}
+		}, "write ::ffff:10.0.0.1 as 10.0.0.1"},
+		{"address with a port", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"10.0.0.1:443"}
+		}, "spec.trustedProxies.addresses entries must be IP addresses"},
+		{"unknown matching rule", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Matching = "Prefix"
+		}, `spec.trustedProxies.matching: Unsupported value: "Prefix": supported values: "Exact", "Network"`},
+		{"bad Service namespace", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Services = []proxyv1.ServiceReference{{Namespace: "Ingress_Nginx", Name: "controller"}}
+		}, "spec.trustedProxies.services[].namespace must be a namespace name"},
+		{"bad Service name", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Services = []proxyv1.ServiceReference{{Namespace: "ingress-nginx", Name: "1controller"}}
+		}, "spec.trustedProxies.services[].name must be a Service name"},
+		{"Service without a namespace", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Services = []proxyv1.ServiceReference{{Name: "controller"}}
+		}, "spec.trustedProxies.services[0].namespace in body should be at least 1 chars long"},
+		{"duplicate Service", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Services = []proxyv1.ServiceReference{{Namespace: "a", Name: "b"}, {Namespace: "a", Name: "b"}}
+		}, "spec.trustedProxies.services[1]: Duplicate value"},
+		{"bad preset name", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Presets = []proxyv1.PresetName{"CloudFlare"}
+		}, "spec.trustedProxies.presets entries must be preset names such as cloudflare"},
+		{"rollout window too long", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Rollout.Window = &metav1.Duration{Duration: 2 * time.Hour}
+		}, "spec.trustedProxies.rollout.window must be between 0s and 1h"},
+		{"negative grace", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Rollout.Grace = &metav1.Duration{Duration: -time.Minute}
+		}, "spec.trustedProxies.rollout.grace must be between 0s and 24h"},
 		{"unspecified IPv4 trusted address", func(p *proxyv1.PostHogProxy) {
-			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"0.0.0.0"}
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"0.0.0.0"}
 		}, "spec.trustedProxies.addresses entries must be unicast addresses a proxy can have"},
 		{"unspecified IPv6 trusted address", func(p *proxyv1.PostHogProxy) {
-			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"::"}
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"::"}
 		}, "spec.trustedProxies.addresses entries must be unicast addresses a proxy can have"},
 		{"broadcast trusted address", func(p *proxyv1.PostHogProxy) {
-			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"255.255.255.255"}
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"255.255.255.255"}
 		}, "spec.trustedProxies.addresses entries must be unicast addresses a proxy can have"},
 		{"multicast trusted address", func(p *proxyv1.PostHogProxy) {
-			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"ff02::1"}
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"ff02::1"}
 		}, "spec.trustedProxies.addresses entries must be unicast addresses a proxy can have"},
 		{"duplicate trusted address", func(p *proxyv1.PostHogProxy) {
-			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"10.0.0.1", "10.0.0.1"}
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"10.0.0.1", "10.0.0.1"}
 		}, `spec.trustedProxies.addresses[1]: Duplicate value: "10.0.0.1"`},
 		{"list policy without addresses", func(p *proxyv1.PostHogProxy) {
 			p.Spec.TrustedProxies.Addresses = nil
-		}, "spec.trustedProxies.addresses needs at least one address when spec.trustedProxies.policy is List"},
+		}, "spec.trustedProxies needs at least one source when spec.trustedProxies.policy is List"},
 		{"trust-all together with addresses", func(p *proxyv1.PostHogProxy) {
 			p.Spec.TrustedProxies.Policy = proxyv1.TrustAll
-		}, "spec.trustedProxies.addresses must be empty when spec.trustedProxies.policy is TrustAll"},
+		}, "spec.trustedProxies.addresses, services and presets must be empty when spec.trustedProxies.policy is TrustAll"},
+		{"trust-all together with a Service", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies = proxyv1.TrustedProxies{Policy: proxyv1.TrustAll,
+				Services: []proxyv1.ServiceReference{{Namespace: "ingress-nginx", Name: "controller"}}}
+		}, "spec.trustedProxies.addresses, services and presets must be empty when spec.trustedProxies.policy is TrustAll"},
 		{"unknown trust policy", func(p *proxyv1.PostHogProxy) {
 			p.Spec.TrustedProxies.Policy = "Everyone"
 		}, `spec.trustedProxies.policy: Unsupported value: "Everyone": supported values: "List", "TrustAll"`},
@@ -177,10 +216,23 @@ func TestValidationAcceptsGoodInputAndDefaults(t *testing.T) {
 	}{
 		{"sample", func(*proxyv1.PostHogProxy) {}},
 		{"IPv6 in any spelling", func(p *proxyv1.PostHogProxy) {
-			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"2001:DB8:0:0::1", "::1"}
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"2001:DB8:0:0::1", "::1"}
+		}},
+		{"networks, a Service and a preset", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"10.0.0.0/8", "2001:db8::/32", "10.0.0.1/32"}
+			p.Spec.TrustedProxies.Services = []proxyv1.ServiceReference{{Namespace: "ingress-nginx", Name: "ingress-nginx-controller"}}
+			p.Spec.TrustedProxies.Presets = []proxyv1.PresetName{"cloudflare"}
+			p.Spec.TrustedProxies.Matching = proxyv1.MatchNetwork
+		}},
+		{"only a Service", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = nil
+			p.Spec.TrustedProxies.Services = []proxyv1.ServiceReference{{Namespace: "ingress-nginx", Name: "ingress-nginx-controller"}}
+		}},
+		{"rollout window 0", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Rollout.Window = &metav1.Duration{}
 		}},
 		{"loopback and link-local peers (sidecar proxies)", func(p *proxyv1.PostHogProxy) {
-			p.Spec.TrustedProxies.Addresses = []proxyv1.IPAddress{"127.0.0.1", "fe80::1", "169.254.1.1"}
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"127.0.0.1", "fe80::1", "169.254.1.1"}
 		}},
 		{"hosts with digits in their labels", func(p *proxyv1.PostHogProxy) {
 			p.Spec.Hosts = []proxyv1.Hostname{"ph1.example.com", "10-0-0-1.nip.example.com"}
@@ -212,8 +264,11 @@ func TestValidationAcceptsGoodInputAndDefaults(t *testing.T) {
 			if p.Spec.AllowedHosts != proxyv1.AllowedHostsFromHosts {
 				t.Errorf("spec.allowedHosts defaulted to %q, want Hosts", p.Spec.AllowedHosts)
 			}
-			if p.Spec.TrustedProxies.Policy == "" {
-				t.Errorf("spec.trustedProxies.policy was not defaulted")
+			if p.Spec.TrustedProxies.Policy == "" || p.Spec.TrustedProxies.Matching == "" {
+				t.Errorf("spec.trustedProxies.policy or matching was not defaulted: %+v", p.Spec.TrustedProxies)
+			}
+			if r := p.Spec.TrustedProxies.Rollout; r.Grace == nil || r.Window == nil {
+				t.Errorf("spec.trustedProxies.rollout was not defaulted: %+v", r)
 			}
 		})
 	}

@@ -1,0 +1,68 @@
+package trust
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/utils/ptr"
+)
+
+func TestReadyAddresses(t *testing.T) {
+	ep := func(ready *bool, addrs ...string) discoveryv1.Endpoint {
+		return discoveryv1.Endpoint{Addresses: addrs, Conditions: discoveryv1.EndpointConditions{Ready: ready}}
+	}
+	slicesIn := []discoveryv1.EndpointSlice{
+		{AddressType: discoveryv1.AddressTypeIPv4, Endpoints: []discoveryv1.Endpoint{
+			ep(ptr.To(true), "10.42.0.15"), ep(nil, "10.42.1.23"), ep(ptr.To(false), "10.42.2.9"),
+		}},
+		{AddressType: discoveryv1.AddressTypeIPv6, Endpoints: []discoveryv1.Endpoint{
+			ep(ptr.To(true), "FD00:10:42::17"), ep(ptr.To(true), "10.42.0.15"),
+		}},
+		{AddressType: discoveryv1.AddressTypeFQDN, Endpoints: []discoveryv1.Endpoint{ep(ptr.To(true), "proxy.example.com")}},
+	}
+	got := Merge(Source{Entries: ReadyAddresses(slicesIn)}).Value()
+	if want := "10.42.0.15,10.42.1.23,fd00:10:42::17"; got != want {
+		t.Errorf("ReadyAddresses = %q, want %q (ready or unknown, both families, no terminating, no FQDN)", got, want)
+	}
+}
+
+func TestLeaving(t *testing.T) {
+	at := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	e := func(s string) Entry {
+		entries, err := Parse([]string{s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return entries[0]
+	}
+	a, b, c := e("10.0.0.1"), e("10.0.0.2"), e("10.0.0.3")
+	tests := []struct {
+		name    string
+		before  []Entry
+		now     []Entry
+		leaving []Departure
+		grace   time.Duration
+		want    []Departure
+	}{
+		{"nothing left", []Entry{a}, []Entry{a}, nil, time.Minute, nil},
+		{"one left: trusted for the grace period", []Entry{a, b}, []Entry{a}, nil, time.Minute,
+			[]Departure{{b, at.Add(time.Minute)}}},
+		{"no grace: dropped at once", []Entry{a, b}, []Entry{a}, nil, 0, nil},
+		{"still in grace: kept with its first deadline", []Entry{a}, []Entry{a}, []Departure{{b, at.Add(30 * time.Second)}}, time.Minute,
+			[]Departure{{b, at.Add(30 * time.Second)}}},
+		{"grace over: dropped", []Entry{a}, []Entry{a}, []Departure{{b, at}}, time.Minute, nil},
+		{"came back: no longer leaving", []Entry{a}, []Entry{a, b}, []Departure{{b, at.Add(time.Minute)}}, time.Minute, nil},
+		{"a replaced rollout keeps every old address", []Entry{a, b}, []Entry{c}, nil, time.Minute,
+			[]Departure{{a, at.Add(time.Minute)}, {b, at.Add(time.Minute)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Leaving(tt.before, tt.now, tt.leaving, at, tt.grace)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Leaving = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
