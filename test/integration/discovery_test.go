@@ -18,6 +18,7 @@ import (
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/desired"
+	"github.com/posthog-operator/posthog-proxy-operator/test/oracle"
 )
 
 const controllerService = "ingress-nginx-controller"
@@ -215,4 +216,34 @@ func TestControllerRolloutRollsPostHogOnce(t *testing.T) {
 	clock.reconcile(31 * time.Second)
 	generation, _ = clock.podTemplate()
 	Expect(generation).To(Equal(startGeneration + 2))
+}
+
+// The variables on the real Deployment, with TRUSTED_PROXIES resolved from
+// the real ConfigMap, make PostHog find the client behind each discovered
+// controller pod, and believe no header it should not.
+func TestGeneratedEnvFindsTheClientBehindTheController(t *testing.T) {
+	ctx, ns := startWithPostHog(t)
+	controllerNS := ingressController(t, "10.42.0.1", "10.42.0.2")
+	createReady(t, discoveringProxy(ns, controllerNS))
+
+	cm := &corev1.ConfigMap{}
+	Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "posthog-trusted-proxies"}, cm)).To(Succeed())
+	env := map[string]string{}
+	for name, v := range envOf(getDeployment(Default, ns, "posthog-web"), webContainer) {
+		env[name] = v.Value
+		if ref := v.ValueFrom; ref != nil && ref.ConfigMapKeyRef != nil {
+			Expect(ref.ConfigMapKeyRef.Name).To(Equal(cm.Name))
+			env[name] = cm.Data[ref.ConfigMapKeyRef.Key]
+		}
+	}
+	settings := oracle.FromEnv(env, oracle.Exact)
+	for _, pod := range []string{"10.42.0.1", "10.42.0.2"} {
+		got, ok := oracle.ClientIP(settings, pod, "203.0.113.5")
+		Expect(ok).To(BeTrue(), "through %s", pod)
+		Expect(got).To(Equal("203.0.113.5"))
+	}
+	_, ok := oracle.ClientIP(settings, "10.42.0.1", "6.6.6.6, 203.0.113.5")
+	Expect(ok).To(BeFalse(), "a client-chosen X-Forwarded-For entry is not believed")
+	_, ok = oracle.ClientIP(settings, "198.51.100.9", "6.6.6.6")
+	Expect(ok).To(BeFalse(), "a header from an untrusted peer is not believed")
 }
