@@ -83,6 +83,10 @@ func run(ctx context.Context, managerBin, kubectlBin, logPath string) error {
 		return err
 	}
 
+	step("Applying the ingress controller's Service and EndpointSlices")
+	if err := k.show(ctx, "apply", "--server-side", "-f", "config/samples/ingress-nginx.yaml"); err != nil {
+		return err
+	}
 	step("Applying PostHog's web Deployment and Service (as its Helm chart would)")
 	if err := k.show(ctx, "create", "namespace", namespace); err != nil {
 		return err
@@ -109,34 +113,97 @@ func run(ctx context.Context, managerBin, kubectlBin, logPath string) error {
 	if err := k.show(ctx, "wait", "-n", namespace, "--for=condition=Ready", "posthogproxy/posthog", "--timeout=60s"); err != nil {
 		return mgr.withLog(err)
 	}
+	if err := showProduced(ctx, k); err != nil {
+		return err
+	}
+	if err := controllerRollout(ctx, k); err != nil {
+		return mgr.withLog(err)
+	}
+	if err := deleteAndCompare(ctx, k, before); err != nil {
+		return mgr.withLog(err)
+	}
+	return nil
+}
 
-	step("The PostHogProxy")
-	if err := k.show(ctx, "get", "-n", namespace, "phpx", "-o", "wide"); err != nil {
-		return err
+// showProduced prints what the operator made of the PostHogProxy.
+func showProduced(ctx context.Context, k kube) error {
+	for _, s := range []struct {
+		title string
+		args  []string
+	}{
+		{"The PostHogProxy", []string{"get", "-n", namespace, "phpx", "-o", "wide"}},
+		{"Its spec and status (the sample's probes, like PostHog's chart's, send no Host header: see ProbeHostRisk)",
+			[]string{"get", "-n", namespace, "phpx/posthog", "-o", "yaml"}},
+		{"The Ingress it created", []string{"get", "-n", namespace, "ingress/posthog", "-o", "yaml"}},
+		{"The trusted proxy ConfigMap it created, from the controller's ready endpoints",
+			[]string{"get", "-n", namespace, "configmap/posthog-trusted-proxies", "-o", "yaml"}},
+		{"The PostHog web container's env: the chart's own variables plus the operator's",
+			[]string{"get", "-n", namespace, "deployment/posthog-web", "-o", envColumns}},
+		{"", []string{"get", "-n", namespace, "deployment/posthog-web", "-o", annotations}},
+	} {
+		if s.title != "" {
+			step(s.title)
+		}
+		if err := k.show(ctx, s.args...); err != nil {
+			return err
+		}
 	}
-	step("Its spec and status (the sample's probes, like PostHog's chart's, send no Host header: see ProbeHostRisk)")
-	if err := k.show(ctx, "get", "-n", namespace, "phpx/posthog", "-o", "yaml"); err != nil {
-		return err
-	}
-	step("The Ingress it created")
-	if err := k.show(ctx, "get", "-n", namespace, "ingress/posthog", "-o", "yaml"); err != nil {
-		return err
-	}
-	step("The trusted proxy ConfigMap it created")
-	if err := k.show(ctx, "get", "-n", namespace, "configmap/posthog-trusted-proxies", "-o", "yaml"); err != nil {
-		return err
-	}
-	step("The PostHog web container's env: the chart's own variables plus the operator's")
-	if err := k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", envColumns); err != nil {
-		return err
-	}
-	if err := k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", annotations); err != nil {
-		return err
-	}
+	return nil
+}
 
+// controllerRollout replaces an ingress controller pod, as a rolling
+// restart does, and shows the list follow at once while PostHog's pods roll
+// once the rollout window has passed.
+func controllerRollout(ctx context.Context, k kube) error {
+	step("A rolling restart of the ingress controller replaces pod 10.42.0.15 with 10.42.2.31")
+	if err := k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", generation); err != nil {
+		return err
+	}
+	if err := k.show(ctx, "patch", "-n", "ingress-nginx", "endpointslice/ingress-nginx-controller-v4", "--type=json",
+		"-p", `[{"op":"replace","path":"/endpoints/1/addresses/0","value":"10.42.2.31"}]`); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, k, "{.status.trustedProxies.leaving[0].address}", "10.42.0.15"); err != nil {
+		return err
+	}
+	step("The list follows at once, and the pod that left stays trusted while it drains; the pods wait for the window")
+	if err := k.show(ctx, "get", "-n", namespace, "configmap/posthog-trusted-proxies", "-o", "jsonpath={.data.TRUSTED_PROXIES}{\"\\n\"}"); err != nil {
+		return err
+	}
+	if err := k.show(ctx, "get", "-n", namespace, "phpx/posthog", "-o", rolloutColumns); err != nil {
+		return err
+	}
+	step("Once the list has been quiet for the 10s window, PostHog's pods roll, once")
+	if err := waitFor(ctx, k, "{.status.trustedProxies.lastRollout.reason}", "the trusted proxy list changed (now 4 entries)"); err != nil {
+		return err
+	}
+	if err := k.show(ctx, "get", "-n", namespace, "phpx/posthog", "-o", rolloutColumns); err != nil {
+		return err
+	}
+	return k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", generation)
+}
+
+// waitFor polls a jsonpath of the PostHogProxy until it has a value.
+func waitFor(ctx context.Context, k kube, jsonpath, want string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got, err := k.output(ctx, "get", "-n", namespace, "phpx/posthog", "-o", "jsonpath="+jsonpath)
+		if err == nil && got == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is %q after 60s, want %q (%v)", jsonpath, got, want, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// deleteAndCompare deletes the PostHogProxy and checks the Deployment is
+// back to what it was before.
+func deleteAndCompare(ctx context.Context, k kube, before string) error {
 	step("Deleting the PostHogProxy: the operator takes back its variables")
 	if err := k.show(ctx, "delete", "-n", namespace, "phpx/posthog", "--wait", "--timeout=60s"); err != nil {
-		return mgr.withLog(err)
+		return err
 	}
 	if err := k.show(ctx, "get", "-n", namespace, "deployment/posthog-web", "-o", envColumns); err != nil {
 		return err
@@ -157,8 +224,10 @@ func run(ctx context.Context, managerBin, kubectlBin, logPath string) error {
 }
 
 const (
-	envColumns  = `jsonpath={range .spec.template.spec.containers[?(@.name=="posthog-web")].env[*]}{.name}{"\t"}{.value}{.valueFrom}{"\n"}{end}`
-	annotations = `jsonpath=Deployment annotations: {.metadata.annotations}{"\n"}pod template annotations: {.spec.template.metadata.annotations}{"\n"}`
+	generation     = `jsonpath=Deployment generation (one more per pod-template change): {.metadata.generation}{"\n"}`
+	rolloutColumns = `jsonpath=hash:        {.status.trustedProxies.hash}{"\n"}rolledHash:  {.status.trustedProxies.rolledHash}{"\n"}leaving:     {.status.trustedProxies.leaving}{"\n"}lastRollout: {.status.trustedProxies.lastRollout}{"\n"}Reconciling: {.status.conditions[?(@.type=="Reconciling")].message}{"\n"}`
+	envColumns     = `jsonpath={range .spec.template.spec.containers[?(@.name=="posthog-web")].env[*]}{.name}{"\t"}{.value}{.valueFrom}{"\n"}{end}`
+	annotations    = `jsonpath=Deployment annotations: {.metadata.annotations}{"\n"}pod template annotations: {.spec.template.metadata.annotations}{"\n"}`
 )
 
 func step(title string) { fmt.Printf("\n== %s\n", title) }

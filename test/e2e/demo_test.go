@@ -32,6 +32,8 @@ func TestDemoRunsTheMainJobEndToEnd(t *testing.T) {
 		"IS_BEHIND_PROXY\ttrue",
 		"ALLOWED_HOSTS\tposthog.example.com",
 		"secretName: posthog-tls",
+		"10.42.0.15,10.42.1.23,10.42.2.31,fd00:10:42::17",
+		`"reason":"the trusted proxy list changed (now 4 entries)"`,
 		"The Deployment's annotations and pod template are exactly what they were before the PostHogProxy existed",
 		"demo passed",
 	} {

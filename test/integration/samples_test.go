@@ -23,6 +23,11 @@ func TestSamplesReachReady(t *testing.T) {
 	RegisterTestingT(t)
 	ctx := context.Background()
 	ns := newNamespace(t)
+	// The ingress controller's objects keep their own namespace, which the
+	// PostHogProxy names; nothing else in the suite uses it.
+	for _, obj := range readObjects(t, filepath.Join("..", "..", "config", "samples", "ingress-nginx.yaml")) {
+		Expect(k8sClient.Create(ctx, obj)).To(Succeed(), "%s %s", obj.GetKind(), obj.GetName())
+	}
 	for _, file := range []string{"posthog-web.yaml", "proxy_v1alpha1_posthogproxy.yaml"} {
 		for _, obj := range readObjects(t, filepath.Join("..", "..", "config", "samples", file)) {
 			obj.SetNamespace(ns)
@@ -31,6 +36,7 @@ func TestSamplesReachReady(t *testing.T) {
 	}
 	got := waitForCondition(t, client.ObjectKey{Namespace: ns, Name: "posthog"}, proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
 	Expect(got.Status.TrustedProxies.Count).To(BeEquivalentTo(3))
+	Expect(publishedList(Default, ns)).To(Equal("10.42.0.15,10.42.1.23,fd00:10:42::17"))
 }
 
 func readObjects(t *testing.T, path string) []*unstructured.Unstructured {
