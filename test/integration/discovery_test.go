@@ -247,3 +247,55 @@ func TestGeneratedEnvFindsTheClientBehindTheController(t *testing.T) {
 	_, ok = oracle.ClientIP(settings, "198.51.100.9", "6.6.6.6")
 	Expect(ok).To(BeFalse(), "a header from an untrusted peer is not believed")
 }
+
+// Networks under exact matching are published but never claimed Ready, and
+// the condition names them.
+func TestNetworksUnderExactMatchingAreNotReady(t *testing.T) {
+	ctx, ns := startWithPostHog(t)
+	proxy := sampleProxy(ns, "posthog")
+	proxy.Spec.TrustedProxies = proxyv1.TrustedProxies{
+		Addresses: []proxyv1.AddressOrRange{"10.0.0.0/16", "10.0.9.9/32"},
+		Presets:   []proxyv1.PresetName{"cloudflare"},
+	}
+	Expect(k8sClient.Create(ctx, proxy)).To(Succeed())
+	key := client.ObjectKeyFromObject(proxy)
+	got := waitForCondition(t, key, proxyv1.ConditionStalled, metav1.ConditionTrue, proxyv1.ReasonUnmatchableEntries)
+	Expect(condition(got, proxyv1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
+	Expect(condition(got, proxyv1.ConditionTrustedProxiesReady).Message).To(ContainSubstring(
+		"these networks match no peer: 10.0.0.0/16, 103.21.244.0/22"))
+	Expect(publishedList(Default, ns)).To(HavePrefix("10.0.0.0/16,10.0.9.9,"), "published as asked; the /32 as a bare address")
+	Expect(got.Status.TrustedProxies.Sources).To(ContainElement(proxyv1.SourceStatus{Name: "preset/cloudflare", Count: 22, Version: "2025-11"}))
+
+	Expect(k8sClient.Get(ctx, key, proxy)).To(Succeed())
+	proxy.Spec.TrustedProxies.Matching = proxyv1.MatchNetwork
+	Expect(k8sClient.Update(ctx, proxy)).To(Succeed())
+	got = waitForCondition(t, key, proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
+	Expect(condition(got, proxyv1.ConditionStalled)).To(BeNil())
+}
+
+// A list too large for one environment variable is never truncated: the
+// last published list stays, and the condition says why.
+func TestOverSizeListKeepsTheLastOne(t *testing.T) {
+	ctx, ns := startWithPostHog(t)
+	controllerNS := ingressController(t, "10.42.0.1")
+	_, key := createReady(t, discoveringProxy(ns, controllerNS))
+	before := publishedList(Default, ns)
+
+	// Another controller with 4000 ready endpoints, in four slices of the
+	// 1000 an EndpointSlice holds; the spec switches to it in one step.
+	bigNS := ingressController(t, "10.42.0.1")
+	for s := range 4 {
+		var addrs []string
+		for i := range 1000 {
+			addrs = append(addrs, fmt.Sprintf("10.%d.%d.%d", 100+s, i/250, i%250+1))
+		}
+		setEndpoints(t, bigNS, fmt.Sprintf("slice-big-%d", s), discoveryv1.AddressTypeIPv4, addrs...)
+	}
+	proxy := getProxy(Default, key)
+	proxy.Spec.TrustedProxies.Services[0].Namespace = bigNS
+	Expect(k8sClient.Update(ctx, proxy)).To(Succeed())
+	got := waitForCondition(t, key, proxyv1.ConditionStalled, metav1.ConditionTrue, proxyv1.ReasonListTooLarge)
+	Expect(condition(got, proxyv1.ConditionTrustedProxiesReady).Message).To(ContainSubstring(
+		"more than the 32768 bytes the operator puts in one environment variable; the last published list stays"))
+	Expect(publishedList(Default, ns)).To(Equal(before))
+}
