@@ -258,8 +258,9 @@ type PresetName string
 type RolloutPolicy struct {
 	// window is how long the list must stay unchanged before its change
 	// rolls the pods, so that a rolling restart of the ingress controller,
-	// which changes its endpoints one by one, rolls PostHog once. 0 rolls on
-	// every change.
+	// which changes its endpoints one by one, rolls PostHog once. A list
+	// that keeps changing rolls the pods at the latest ten windows after its
+	// first change. 0 rolls on every change.
 	// +optional
 	// +kubebuilder:default="30s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('1h')",message="spec.trustedProxies.rollout.window must be between 0s and 1h, such as 30s"
@@ -387,6 +388,11 @@ type TrustedProxiesStatus struct {
 	// differs from hash while a change waits for the rollout window.
 	// +optional
 	RolledHash string `json:"rolledHash,omitempty"`
+	// pendingSince is when the list first differed from the rolled one, while
+	// it does: a change waits at most ten rollout windows from then, so a
+	// list that never settles still reaches the pods.
+	// +optional
+	PendingSince *metav1.Time `json:"pendingSince,omitempty"`
 	// lastRollout is when the operator last changed the pod template of
 	// the targets, and why.
 	// +optional

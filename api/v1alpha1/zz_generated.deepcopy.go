@@ -371,6 +371,10 @@ func (in *TrustedProxiesStatus) DeepCopyInto(out *TrustedProxiesStatus) {
 		in, out := &in.ChangedAt, &out.ChangedAt
 		*out = (*in).DeepCopy()
 	}
+	if in.PendingSince != nil {
+		in, out := &in.PendingSince, &out.PendingSince
+		*out = (*in).DeepCopy()
+	}
 	if in.LastRollout != nil {
 		in, out := &in.LastRollout, &out.LastRollout
 		*out = new(RolloutRecord)

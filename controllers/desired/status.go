@@ -149,8 +149,8 @@ func Conditions(proxy *proxyv1.PostHogProxy, out Outcome) (wanted []metav1.Condi
 			"retrying after: "+retrying.Error()))
 	case out.Plan.Wait > 0:
 		wanted = append(wanted, condition(proxyv1.ConditionReconciling, true, proxyv1.ReasonRolloutPending, fmt.Sprintf(
-			"the trusted proxy list changed; the pods roll with it once it has stayed the same for %s (spec.trustedProxies.rollout.window)",
-			window(proxy))))
+			"the trusted proxy list changed; the pods roll with it once it has stayed the same for %s (spec.trustedProxies.rollout.window), or at the latest %s after it first changed",
+			window(proxy), maxWaitWindows*window(proxy))))
 	default:
 		unwanted = append(unwanted, proxyv1.ConditionReconciling)
 	}
@@ -217,6 +217,9 @@ func trustedProxiesStatus(proxy *proxyv1.PostHogProxy, out Outcome) *proxyv1.Tru
 		Hash:          list.Hash(),
 		ChangedAt:     ptrTime(out.Plan.ChangedAt),
 		RolledHash:    out.Plan.Hash,
+	}
+	if !out.Plan.PendingSince.IsZero() {
+		st.PendingSince = ptrTime(out.Plan.PendingSince)
 	}
 	for _, s := range list.Sources() {
 		st.Sources = append(st.Sources, proxyv1.SourceStatus{Name: s.Name, Count: int32(len(s.Entries)), Version: s.Version})

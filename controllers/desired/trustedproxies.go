@@ -125,14 +125,21 @@ type RolloutPlan struct {
 	Hash string
 	// ChangedAt is when the published list last changed.
 	ChangedAt time.Time
-	// Wait is how long the current list still waits for the window.
+	// PendingSince is when the list first differed from Hash, while it does.
+	PendingSince time.Time
+	// Wait is how long the current list still waits.
 	Wait time.Duration
 }
 
+// maxWaitWindows bounds the wait of a change, in rollout windows, so that a
+// list that keeps changing still reaches the pods.
+const maxWaitWindows = 10
+
 // PlanRollout decides which list the pods are rolled with. A change of the
 // list reaches the pod template once the list has stayed the same for the
-// rollout window, so a burst of changes rolls the pods once. The first list,
-// and a list equal to the rolled one, go through at once.
+// rollout window, so a burst of changes rolls the pods once, and at the
+// latest ten windows after it first differed. The first list, and a list
+// equal to the rolled one, go through at once.
 func PlanRollout(proxy *proxyv1.PostHogProxy, current string, now time.Time) RolloutPlan {
 	prev := proxy.Status.TrustedProxies
 	plan := RolloutPlan{Hash: current, ChangedAt: now}
@@ -145,8 +152,17 @@ func PlanRollout(proxy *proxyv1.PostHogProxy, current string, now time.Time) Rol
 	if prev.RolledHash == "" || prev.RolledHash == current {
 		return plan
 	}
-	if quiet := now.Sub(plan.ChangedAt); quiet < window(proxy) {
-		plan.Hash, plan.Wait = prev.RolledHash, window(proxy)-quiet
+	plan.PendingSince = now
+	if prev.PendingSince != nil {
+		plan.PendingSince = prev.PendingSince.Time
+	}
+	w := window(proxy)
+	quietLeft := w - now.Sub(plan.ChangedAt)
+	capLeft := maxWaitWindows*w - now.Sub(plan.PendingSince)
+	if wait := min(quietLeft, capLeft); wait > 0 {
+		plan.Hash, plan.Wait = prev.RolledHash, wait
+	} else {
+		plan.PendingSince = time.Time{}
 	}
 	return plan
 }

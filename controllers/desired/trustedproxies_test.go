@@ -153,6 +153,12 @@ func TestPlanRollout(t *testing.T) {
 		{name: "changed back to what the pods run: nothing to roll",
 			prev: &proxyv1.TrustedProxiesStatus{Hash: "sha256:in-between", RolledHash: current, ChangedAt: at(-time.Second)},
 			want: current, wantAt: testNow},
+		{name: "a list that never settles rolls ten windows after it first differed",
+			prev: &proxyv1.TrustedProxiesStatus{Hash: "sha256:previous-change", RolledHash: older, ChangedAt: at(-5 * time.Second), PendingSince: at(-300 * time.Second)},
+			want: current, wantAt: testNow},
+		{name: "a list that keeps changing before the cap still waits, for the quiet window at most",
+			prev: &proxyv1.TrustedProxiesStatus{Hash: "sha256:previous-change", RolledHash: older, ChangedAt: at(-5 * time.Second), PendingSince: at(-290 * time.Second)},
+			want: older, wantWait: 10 * time.Second, wantAt: testNow},
 		{name: "no record of a rolled list (status lost): at once",
 			prev: &proxyv1.TrustedProxiesStatus{Hash: older}, want: current, wantAt: testNow},
 	}
@@ -161,6 +167,9 @@ func TestPlanRollout(t *testing.T) {
 			proxy := newProxy()
 			proxy.Status.TrustedProxies = tt.prev
 			got := PlanRollout(proxy, current, testNow)
+			if (got.Wait > 0) == got.PendingSince.IsZero() {
+				t.Errorf("PendingSince = %v with wait %s: it must be set exactly while a change waits", got.PendingSince, got.Wait)
+			}
 			if got.Hash != tt.want || got.Wait != tt.wantWait || !got.ChangedAt.Equal(tt.wantAt) {
 				t.Errorf("PlanRollout = %+v, want hash %s, wait %s, changedAt %s", got, tt.want, tt.wantWait, tt.wantAt)
 			}
