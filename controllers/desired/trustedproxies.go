@@ -89,7 +89,14 @@ func TrustedProxyList(proxy *proxyv1.PostHogProxy, in ProxyInputs) ProxyList {
 		sources = append(sources, trust.Source{Name: "preset/" + string(name), Version: preset.Version, Entries: preset.Entries})
 	}
 
-	leaving := trust.Leaving(in.Discovered, discovered, in.Leaving, in.Now, grace(proxy))
+	// An address another source still gives is not leaving: it stays.
+	var kept []trust.Entry
+	for _, src := range sources {
+		if !strings.HasPrefix(src.Name, "service/") {
+			kept = append(kept, src.Entries...)
+		}
+	}
+	leaving := trust.Leaving(in.Discovered, append(discovered, kept...), in.Leaving, in.Now, grace(proxy))
 	if len(leaving) > 0 {
 		held := make([]trust.Entry, len(leaving))
 		for i, d := range leaving {

@@ -90,6 +90,14 @@ func TestTrustedProxyList(t *testing.T) {
 				Discovered: entries(t, "10.42.0.1"),
 			},
 			wantValue: "10.0.0.7,10.0.0.8,10.42.0.1,10.42.0.2", wantLeaving: 1},
+		{name: "an address that left discovery but is also static is not leaving",
+			modify: withService,
+			in: ProxyInputs{
+				Now:        testNow,
+				Services:   map[proxyv1.ServiceReference]ServiceEndpoints{ingressNginx: {Found: true}},
+				Discovered: entries(t, "10.0.0.7"),
+			},
+			wantValue: "10.0.0.7,10.0.0.8", wantLeaving: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
