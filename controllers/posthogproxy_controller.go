@@ -19,9 +19,9 @@ import (
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/trust"
 )
 
-// nameTakenRecheck is how often a PostHogProxy whose ConfigMap or Ingress
-// name is taken by an object it does not control looks again.
-const nameTakenRecheck = time.Minute
+// pollInterval is how often a PostHogProxy that waits for something no
+// watch reports looks again (see desired.Outcome.NeedsPolling).
+const pollInterval = time.Minute
 
 // PostHogProxyReconciler keeps the children and environment patches of each
 // PostHogProxy in step with its spec.
@@ -71,7 +71,7 @@ func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	out, err := r.apply(ctx, proxy, desired.TrustedProxyList(proxy, in), in.Now)
+	out, err := r.apply(ctx, proxy, desired.TrustedProxyList(proxy, in), in)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -84,13 +84,19 @@ func (r *PostHogProxyReconciler) Reconcile(ctx context.Context, req ctrl.Request
 // apply applies the ConfigMap, the Ingress and the patch on each target, and
 // takes the patch back from Deployments that left the spec. The error is
 // for what stops the reconcile; what happened to each part is the outcome.
-func (r *PostHogProxyReconciler) apply(ctx context.Context, proxy *proxyv1.PostHogProxy, proxies desired.ProxyList, now time.Time) (desired.Outcome, error) {
-	out := desired.Outcome{Now: now, Proxies: proxies}
+func (r *PostHogProxyReconciler) apply(ctx context.Context, proxy *proxyv1.PostHogProxy, proxies desired.ProxyList, in desired.ProxyInputs) (desired.Outcome, error) {
+	out := desired.Outcome{Now: in.Now, Proxies: proxies}
 	if proxies.Blocked != nil {
 		out.TrustedProxies = proxies.Blocked
 	} else {
-		out.TrustedProxies = r.applyConfigMap(ctx, proxy, desired.ConfigMap(proxy, proxies.List))
-		out.Plan = desired.PlanRollout(proxy, proxies.List.Hash(), now)
+		out.TrustedProxies = r.applyConfigMap(ctx, proxy, desired.ConfigMap(proxy, proxies))
+	}
+	if out.TrustedProxies == nil {
+		out.Plan = desired.PlanRollout(proxy, proxies.List.Hash(), in.Now)
+	}
+	if out.TrustedProxies != nil && in.PublishedHash != "" {
+		// The last published list stays; the pods keep it.
+		out.Plan = desired.KeepRolled(proxy, in.PublishedHash)
 	}
 	out.Ingress = r.applyIngress(ctx, proxy, desired.Ingress(proxy))
 	neighbours, err := r.neighbours(ctx, proxy)
@@ -100,7 +106,7 @@ func (r *PostHogProxyReconciler) apply(ctx context.Context, proxy *proxyv1.PostH
 	targets := map[string]bool{}
 	for _, target := range proxy.Spec.Targets {
 		targets[target.Name] = true
-		if out.TrustedProxies != nil {
+		if out.Plan.Hash == "" {
 			// Pods must never roll onto a reference to a list that is not
 			// published yet.
 			out.Targets = append(out.Targets, heldBack(target.Name, out.TrustedProxies))
@@ -115,16 +121,16 @@ func (r *PostHogProxyReconciler) apply(ctx context.Context, proxy *proxyv1.PostH
 
 // next says when to reconcile again. A failed call is retried with the
 // controller's backoff. A problem that needs a person waits for a watch
-// event, except a name taken by someone else's object, which the cache
-// cannot see go away. A list change waiting for its rollout window, and an
+// event, except what no watch reports (NeedsPolling), which is looked at
+// again every minute. A list change waiting for its rollout window, and an
 // address whose grace period ends, come back on time.
 func next(out desired.Outcome) (ctrl.Result, error) {
 	if err := out.Err(); err != nil {
 		return ctrl.Result{}, err
 	}
 	after := out.RecheckAfter()
-	if out.NameTaken() && (after == 0 || nameTakenRecheck < after) {
-		after = nameTakenRecheck
+	if out.NeedsPolling() && (after == 0 || pollInterval < after) {
+		after = pollInterval
 	}
 	return ctrl.Result{RequeueAfter: after}, nil
 }

@@ -16,7 +16,7 @@ import (
 
 // observeProxies gathers what the trusted proxy list is built from: the
 // ready endpoints of each discovered Service, the presets, and what the
-// published ConfigMap and the status remember.
+// published ConfigMap remembers.
 func (r *PostHogProxyReconciler) observeProxies(ctx context.Context, proxy *proxyv1.PostHogProxy) (desired.ProxyInputs, error) {
 	in := desired.ProxyInputs{
 		Now:      r.now(),
@@ -37,14 +37,8 @@ func (r *PostHogProxyReconciler) observeProxies(ctx context.Context, proxy *prox
 	case err != nil:
 		return in, err
 	case desired.Adoptable(published, proxy):
-		in.Discovered = desired.DiscoveredEntries(published.Data)
-	}
-	if st := proxy.Status.TrustedProxies; st != nil {
-		for _, l := range st.Leaving {
-			if entries, err := trust.Parse([]string{l.Address}); err == nil {
-				in.Leaving = append(in.Leaving, trust.Departure{Entry: entries[0], Until: l.Until.Time})
-			}
-		}
+		in.Published, _ = desired.ReadPublished(published.Data)
+		in.PublishedHash = published.Data[desired.HashKey]
 	}
 	return in, nil
 }

@@ -226,7 +226,10 @@ const (
 // +kubebuilder:validation:XValidation:rule="isIP(self) || isCIDR(self)",message="spec.trustedProxies.addresses entries must be IP addresses such as 10.0.0.7 or networks such as 10.0.0.0/16; ports, zones and IPv4-mapped IPv6 (write ::ffff:10.0.0.1 as 10.0.0.1) are not accepted"
 // +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() > 0",message="spec.trustedProxies.addresses must not hold a /0 network: it trusts every client; set spec.trustedProxies.policy to TrustAll if that is really meant"
 // +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).masked() == cidr(self)",message="spec.trustedProxies.addresses networks must be written with their network address, such as 10.0.0.0/8 rather than 10.1.2.3/8"
+// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() == 0 || cidr(self).prefixLength() >= (cidr(self).ip().family() == 4 ? 8 : 16)",message="spec.trustedProxies.addresses networks must be /8 or narrower (IPv4) and /16 or narrower (IPv6): a wider one trusts a large part of the internet"
+// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || !(cidr(self).ip().family() == 4 ? cidr('224.0.0.0/4').containsCIDR(self) : cidr('ff00::/8').containsCIDR(self))",message="spec.trustedProxies.addresses networks must not be multicast: no peer has such an address"
 // +kubebuilder:validation:XValidation:rule="!isIP(self) || ip(self).isGlobalUnicast() || ip(self).isLoopback() || ip(self).isLinkLocalUnicast()",message="spec.trustedProxies.addresses entries must be unicast addresses a proxy can have: unspecified (0.0.0.0, ::), broadcast and multicast addresses never appear as a peer"
+// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() != (cidr(self).ip().family() == 4 ? 32 : 128) || cidr(self).ip().isGlobalUnicast() || cidr(self).ip().isLoopback() || cidr(self).ip().isLinkLocalUnicast()",message="spec.trustedProxies.addresses entries must be unicast addresses a proxy can have: unspecified (0.0.0.0, ::), broadcast and multicast addresses never appear as a peer"
 type AddressOrRange string
 
 // ServiceReference names a Service whose ready endpoints are trusted.
@@ -398,11 +401,13 @@ type TrustedProxiesStatus struct {
 	// +optional
 	LastRollout *RolloutRecord `json:"lastRollout,omitempty"`
 	// leaving are discovered addresses that left their Service and stay
-	// trusted until the grace period ends.
+	// trusted until the grace period ends: the first 64 by address; the
+	// ConfigMap's sources.json holds them all, and the leaving source's
+	// count says how many there are.
 	// +optional
 	// +listType=map
 	// +listMapKey=address
-	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:MaxItems=64
 	Leaving []LeavingAddress `json:"leaving,omitempty"`
 }
 

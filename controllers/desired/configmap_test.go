@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"testing"
 
@@ -55,7 +56,7 @@ func TestConfigMap(t *testing.T) {
 			proxy.Spec.TrustedProxies.Policy = tt.policy
 			list := mustList(t, tt.addresses...)
 
-			got := ConfigMap(proxy, list)
+			got := ConfigMap(proxy, ProxyList{List: list})
 			assertJSON(t, json.RawMessage(got.Data[SourcesKey]), tt.wantSource)
 			delete(got.Data, SourcesKey)
 
@@ -167,5 +168,43 @@ func assertJSON(t *testing.T, got any, want string) {
 		gotPretty, _ := json.MarshalIndent(gotDoc, "", "  ")
 		wantPretty, _ := json.MarshalIndent(wantDoc, "", "  ")
 		t.Errorf("got JSON\n%s\nwant\n%s", gotPretty, wantPretty)
+	}
+}
+
+func TestReadPublishedRoundTripsAndRefusesEdits(t *testing.T) {
+	proxy := newProxy()
+	withService(proxy)
+	src := ServiceSourceName(ingressNginx)
+	published := TrustedProxyList(proxy, ProxyInputs{
+		Now:       testNow,
+		Services:  map[proxyv1.ServiceReference]ServiceEndpoints{ingressNginx: {Found: true, Ready: entries(t, "10.42.0.2")}},
+		Published: Published{Discovered: map[string][]trust.Entry{src: entries(t, "10.42.0.1")}},
+	})
+	data := ConfigMap(proxy, published).Data
+
+	got, ok := ReadPublished(data)
+	if !ok {
+		t.Fatal("the operator's own ConfigMap does not read back")
+	}
+	if want := "10.42.0.2"; trust.Merge(trust.Source{Entries: got.Discovered[src]}).Value() != want {
+		t.Errorf("discovered = %v, want %s", got.Discovered, want)
+	}
+	if len(got.Leaving) != 1 || got.Leaving[0].Entry.Addr().String() != "10.42.0.1" || got.Leaving[0].From != src ||
+		!got.Leaving[0].Until.Equal(testNow.Add(DefaultGrace)) {
+		t.Errorf("leaving = %+v, want 10.42.0.1 from %s until %s", got.Leaving, src, testNow.Add(DefaultGrace))
+	}
+
+	injected := maps.Clone(data)
+	injected[SourcesKey] = `[{"name": "` + src + `", "entries": ["6.6.6.6"]}]`
+	if _, ok := ReadPublished(injected); ok {
+		t.Error("an edited sources.json that does not add up to the published list was believed")
+	}
+	relisted := maps.Clone(data)
+	relisted[TrustedProxiesKey] = "6.6.6.6," + data[TrustedProxiesKey]
+	if _, ok := ReadPublished(relisted); ok {
+		t.Error("a list that does not match its hash was believed")
+	}
+	if _, ok := ReadPublished(map[string]string{}); ok {
+		t.Error("an empty ConfigMap was believed")
 	}
 }

@@ -51,11 +51,13 @@ func (o Outcome) Err() error {
 	return errors.Join(errs...)
 }
 
-// NameTaken says whether the ConfigMap or Ingress could not be applied
-// because an object of the same name belongs to someone else.
-func (o Outcome) NameTaken() bool {
+// NeedsPolling says whether the outcome waits for something no watch
+// reports: a name taken by someone else's object, or a Service that does
+// not exist (Services are not watched; a new one with endpoints is seen
+// through its EndpointSlices, one without them is not).
+func (o Outcome) NeedsPolling() bool {
 	for _, err := range []error{o.TrustedProxies, o.Ingress} {
-		if p, ok := asProblem(err); ok && p.Reason == proxyv1.ReasonAlreadyExists {
+		if p, ok := asProblem(err); ok && (p.Reason == proxyv1.ReasonAlreadyExists || p.Reason == proxyv1.ReasonServiceNotFound) {
 			return true
 		}
 	}
@@ -224,7 +226,7 @@ func trustedProxiesStatus(proxy *proxyv1.PostHogProxy, out Outcome) *proxyv1.Tru
 	for _, s := range list.Sources() {
 		st.Sources = append(st.Sources, proxyv1.SourceStatus{Name: s.Name, Count: int32(len(s.Entries)), Version: s.Version})
 	}
-	for _, d := range out.Proxies.Leaving {
+	for _, d := range out.Proxies.Leaving[:min(len(out.Proxies.Leaving), maxLeavingShown)] {
 		st.Leaving = append(st.Leaving, proxyv1.LeavingAddress{Address: d.Entry.Addr().String(), Until: *ptrTime(d.Until)})
 	}
 	if prev != nil {
@@ -235,6 +237,11 @@ func trustedProxiesStatus(proxy *proxyv1.PostHogProxy, out Outcome) *proxyv1.Tru
 	}
 	return st
 }
+
+// maxLeavingShown bounds status.trustedProxies.leaving, a report: the
+// ConfigMap holds every departure, and the leaving source's count says how
+// many there are.
+const maxLeavingShown = 64
 
 func rolloutReason(prev *proxyv1.TrustedProxiesStatus, out Outcome) string {
 	switch {

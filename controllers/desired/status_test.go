@@ -536,11 +536,11 @@ func TestPartProblemStallsAndIsNotRetried(t *testing.T) {
 	if err := out.Err(); err != nil {
 		t.Errorf("Err() = %v, want nil: a problem is not retried", err)
 	}
-	if !out.NameTaken() {
-		t.Error("NameTaken() = false for a ConfigMap name taken by someone else")
+	if !out.NeedsPolling() {
+		t.Error("NeedsPolling() = false for a ConfigMap name taken by someone else")
 	}
-	if (Outcome{Targets: []TargetOutcome{{Name: "posthog-web", Problem: &Problem{Reason: proxyv1.ReasonTargetNotFound}}}}).NameTaken() {
-		t.Error("NameTaken() = true for a missing Deployment, which the operator watches")
+	if (Outcome{Targets: []TargetOutcome{{Name: "posthog-web", Problem: &Problem{Reason: proxyv1.ReasonTargetNotFound}}}}).NeedsPolling() {
+		t.Error("NeedsPolling() = true for a missing Deployment, which the operator watches")
 	}
 	st := Status(proxy, outcomeFor(t, proxy, out))
 	assertConditions(t, st, proxy.Generation, map[string]wantCondition{

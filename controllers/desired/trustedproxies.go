@@ -2,6 +2,7 @@ package desired
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,11 +29,12 @@ type ProxyInputs struct {
 	// Services are what was found for each spec.trustedProxies service.
 	Services map[proxyv1.ServiceReference]ServiceEndpoints
 	Presets  trust.Presets
-	// Discovered are the service addresses the published list was built
-	// from, read back from its ConfigMap.
-	Discovered []trust.Entry
-	// Leaving are the departures recorded in status.
-	Leaving []trust.Departure
+	// Published is the state the last published list was built from, read
+	// back from its ConfigMap.
+	Published Published
+	// PublishedHash is the hash of the list in the operator's ConfigMap, if
+	// there is one.
+	PublishedHash string
 }
 
 // ServiceEndpoints is what the operator found for one discovered Service.
@@ -67,18 +69,6 @@ func TrustedProxyList(proxy *proxyv1.PostHogProxy, in ProxyInputs) ProxyList {
 		return ProxyList{Blocked: &Problem{proxyv1.ReasonInvalidSpec, "spec.trustedProxies.addresses: " + err.Error()}}
 	}
 	sources := []trust.Source{{Name: "static", Entries: entries}}
-
-	var discovered []trust.Entry
-	for _, ref := range spec.Services {
-		found := in.Services[ref]
-		if !found.Found {
-			return ProxyList{Blocked: &Problem{proxyv1.ReasonServiceNotFound, fmt.Sprintf(
-				"Service %s/%s in spec.trustedProxies.services does not exist; the last published list stays until it does, or until the spec is fixed",
-				ref.Namespace, ref.Name)}}
-		}
-		sources = append(sources, trust.Source{Name: ServiceSourceName(ref), Entries: found.Ready})
-		discovered = append(discovered, found.Ready...)
-	}
 	for _, name := range spec.Presets {
 		preset, ok := in.Presets[string(name)]
 		if !ok {
@@ -88,24 +78,38 @@ func TrustedProxyList(proxy *proxyv1.PostHogProxy, in ProxyInputs) ProxyList {
 		}
 		sources = append(sources, trust.Source{Name: "preset/" + string(name), Version: preset.Version, Entries: preset.Entries})
 	}
+	var discovered []trust.Source
+	for _, ref := range spec.Services {
+		found := in.Services[ref]
+		if !found.Found {
+			return ProxyList{Blocked: &Problem{proxyv1.ReasonServiceNotFound, fmt.Sprintf(
+				"Service %s/%s in spec.trustedProxies.services does not exist; the last published list stays until it does, or until the spec is fixed",
+				ref.Namespace, ref.Name)}}
+		}
+		discovered = append(discovered, trust.Source{Name: ServiceSourceName(ref), Entries: found.Ready})
+	}
+	sources = append(sources, discovered...)
 
-	// An address another source still gives is not leaving: it stays.
-	var kept []trust.Entry
+	// Only addresses that left a Service still in the spec get a grace
+	// period: one removed from the spec goes at once.
+	var given, leaving []trust.Entry
 	for _, src := range sources {
-		if !strings.HasPrefix(src.Name, "service/") {
-			kept = append(kept, src.Entries...)
-		}
+		given = append(given, src.Entries...)
 	}
-	leaving := trust.Leaving(in.Discovered, append(discovered, kept...), in.Leaving, in.Now, grace(proxy))
+	var departures []trust.Departure
+	for _, src := range discovered {
+		departures = append(departures, trust.Leaving(src.Name, in.Published.Discovered[src.Name], src.Entries, given,
+			in.Published.Leaving, in.Now, grace(proxy))...)
+	}
+	for _, d := range departures {
+		leaving = append(leaving, d.Entry)
+	}
 	if len(leaving) > 0 {
-		held := make([]trust.Entry, len(leaving))
-		for i, d := range leaving {
-			held[i] = d.Entry
-		}
-		sources = append(sources, trust.Source{Name: "leaving", Entries: held})
+		sources = append(sources, trust.Source{Name: LeavingSource, Entries: leaving})
 	}
+	slices.SortFunc(departures, func(a, b trust.Departure) int { return a.Entry.Addr().Compare(b.Entry.Addr()) })
 
-	out := ProxyList{List: trust.Merge(sources...), Leaving: leaving}
+	out := ProxyList{List: trust.Merge(sources...), Leaving: departures}
 	if size := len(out.List.Value()); size > MaxListBytes {
 		out.Blocked = &Problem{proxyv1.ReasonListTooLarge, fmt.Sprintf(
 			"the trusted proxy list would be %d entries, %d bytes, more than the %d bytes the operator puts in one environment variable; the last published list stays: narrow the sources",
@@ -119,6 +123,9 @@ func TrustedProxyList(proxy *proxyv1.PostHogProxy, in ProxyInputs) ProxyList {
 	}
 	return out
 }
+
+// LeavingSource names the source of addresses in their grace period.
+const LeavingSource = "leaving"
 
 // ServiceSourceName names the source of a discovered Service.
 func ServiceSourceName(ref proxyv1.ServiceReference) string {
@@ -138,6 +145,23 @@ type RolloutPlan struct {
 	Wait time.Duration
 }
 
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
+}
+
+// KeepRolled is the plan while no new list can be published: the pods keep
+// the list they were rolled with, while a change of their other settings
+// still reaches them. published is the hash in the ConfigMap.
+func KeepRolled(proxy *proxyv1.PostHogProxy, published string) RolloutPlan {
+	if prev := proxy.Status.TrustedProxies; prev != nil && prev.RolledHash != "" {
+		return RolloutPlan{Hash: prev.RolledHash}
+	}
+	return RolloutPlan{Hash: published}
+}
+
 // maxWaitWindows bounds the wait of a change, in rollout windows, so that a
 // list that keeps changing still reaches the pods.
 const maxWaitWindows = 10
@@ -149,14 +173,20 @@ const maxWaitWindows = 10
 // equal to the rolled one, go through at once.
 func PlanRollout(proxy *proxyv1.PostHogProxy, current string, now time.Time) RolloutPlan {
 	prev := proxy.Status.TrustedProxies
-	plan := RolloutPlan{Hash: current, ChangedAt: now}
+	// Stored times have whole seconds: rounding up keeps a window from
+	// ending early.
+	plan := RolloutPlan{Hash: current, ChangedAt: ceilSecond(now)}
 	if prev == nil {
 		return plan
 	}
 	if prev.Hash == current && prev.ChangedAt != nil {
 		plan.ChangedAt = prev.ChangedAt.Time
 	}
-	if prev.RolledHash == "" || prev.RolledHash == current {
+	// No pod reads the list under TrustAll; and a spec change rolls the pods
+	// anyway when it changes their settings, so a pending list goes with it
+	// rather than roll them a second time.
+	if prev.RolledHash == "" || prev.RolledHash == current || policy(proxy) == proxyv1.TrustAll ||
+		proxy.Generation != proxy.Status.ObservedGeneration {
 		return plan
 	}
 	plan.PendingSince = now

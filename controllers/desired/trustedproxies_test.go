@@ -85,17 +85,26 @@ func TestTrustedProxyList(t *testing.T) {
 		{name: "an address that left stays for the grace period",
 			modify: withService,
 			in: ProxyInputs{
-				Now:        testNow,
-				Services:   map[proxyv1.ServiceReference]ServiceEndpoints{ingressNginx: {Found: true, Ready: entries(t, "10.42.0.2")}},
-				Discovered: entries(t, "10.42.0.1"),
+				Now:       testNow,
+				Services:  map[proxyv1.ServiceReference]ServiceEndpoints{ingressNginx: {Found: true, Ready: entries(t, "10.42.0.2")}},
+				Published: Published{Discovered: map[string][]trust.Entry{ServiceSourceName(ingressNginx): entries(t, "10.42.0.1")}},
 			},
 			wantValue: "10.0.0.7,10.0.0.8,10.42.0.1,10.42.0.2", wantLeaving: 1},
+		{name: "a Service removed from the spec gives no grace",
+			in: ProxyInputs{
+				Now: testNow,
+				Published: Published{
+					Discovered: map[string][]trust.Entry{ServiceSourceName(ingressNginx): entries(t, "10.42.0.1")},
+					Leaving:    []trust.Departure{{Entry: entries(t, "10.42.0.9")[0], Until: testNow.Add(time.Minute), From: ServiceSourceName(ingressNginx)}},
+				},
+			},
+			wantValue: "10.0.0.7,10.0.0.8", wantLeaving: 0},
 		{name: "an address that left discovery but is also static is not leaving",
 			modify: withService,
 			in: ProxyInputs{
-				Now:        testNow,
-				Services:   map[proxyv1.ServiceReference]ServiceEndpoints{ingressNginx: {Found: true}},
-				Discovered: entries(t, "10.0.0.7"),
+				Now:       testNow,
+				Services:  map[proxyv1.ServiceReference]ServiceEndpoints{ingressNginx: {Found: true}},
+				Published: Published{Discovered: map[string][]trust.Entry{ServiceSourceName(ingressNginx): entries(t, "10.0.0.7")}},
 			},
 			wantValue: "10.0.0.7,10.0.0.8", wantLeaving: 0},
 	}
@@ -173,6 +182,7 @@ func TestPlanRollout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			proxy := newProxy()
+			proxy.Status.ObservedGeneration = proxy.Generation
 			proxy.Status.TrustedProxies = tt.prev
 			got := PlanRollout(proxy, current, testNow)
 			if (got.Wait > 0) == got.PendingSince.IsZero() {
@@ -184,8 +194,36 @@ func TestPlanRollout(t *testing.T) {
 		})
 	}
 
+	pending := &proxyv1.TrustedProxiesStatus{Hash: older, RolledHash: older, ChangedAt: at(-time.Hour)}
+	t.Run("a spec change takes a pending list with it: one rollout, not two", func(t *testing.T) {
+		proxy := newProxy()
+		proxy.Status.ObservedGeneration = proxy.Generation - 1
+		proxy.Status.TrustedProxies = pending
+		if got := PlanRollout(proxy, current, testNow); got.Hash != current || got.Wait != 0 {
+			t.Errorf("PlanRollout = %+v", got)
+		}
+	})
+	t.Run("under TrustAll no pod reads the list: nothing waits", func(t *testing.T) {
+		proxy := newProxy()
+		trustAll(proxy)
+		proxy.Status.ObservedGeneration = proxy.Generation
+		proxy.Status.TrustedProxies = pending
+		if got := PlanRollout(proxy, current, testNow); got.Hash != current || got.Wait != 0 {
+			t.Errorf("PlanRollout = %+v", got)
+		}
+	})
+	t.Run("a change at a fraction of a second waits the whole window", func(t *testing.T) {
+		proxy := newProxy()
+		proxy.Status.ObservedGeneration = proxy.Generation
+		proxy.Status.TrustedProxies = pending
+		got := PlanRollout(proxy, current, testNow.Add(900*time.Millisecond))
+		if !got.ChangedAt.Equal(testNow.Add(time.Second)) || got.Wait != 30*time.Second+100*time.Millisecond {
+			t.Errorf("PlanRollout = %+v, want changedAt rounded up to the second and the window counted from there", got)
+		}
+	})
 	t.Run("window 0 rolls every change at once", func(t *testing.T) {
 		proxy := newProxy()
+		proxy.Status.ObservedGeneration = proxy.Generation
 		proxy.Spec.TrustedProxies.Rollout.Window = &metav1.Duration{}
 		proxy.Status.TrustedProxies = &proxyv1.TrustedProxiesStatus{Hash: older, RolledHash: older, ChangedAt: at(-time.Hour)}
 		if got := PlanRollout(proxy, current, testNow); got.Hash != current || got.Wait != 0 {

@@ -94,6 +94,10 @@ func parseEntry(s string) (Entry, error) {
 		return Entry{}, fmt.Errorf("%q trusts every client; use policy TrustAll if that is really meant", s)
 	case p.Masked() != p:
 		return Entry{}, fmt.Errorf("%q has host bits set; write the network as %s", s, p.Masked())
+	case p.Addr().Is4() && p.Bits() < 8 || p.Addr().Is6() && p.Bits() < 16:
+		return Entry{}, fmt.Errorf("%q is wider than /8 (IPv4) or /16 (IPv6) and trusts a large part of the internet", s)
+	case p.Addr().IsMulticast():
+		return Entry{}, fmt.Errorf("%q is a multicast network: no peer has such an address", s)
 	}
 	if p.IsSingleIP() {
 		return p, usableAddr(s, p.Addr())

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -92,7 +93,10 @@ func (p Presets) WithFile(name string) (Presets, error) {
 	}
 	out := maps.Clone(p)
 	for presetName, def := range file.Presets {
-		if def.Version == "" || len(def.Entries) == 0 {
+		if errs := validation.IsDNS1123Label(presetName); len(errs) > 0 {
+			return nil, fmt.Errorf("%s: preset name %q cannot be named in spec.trustedProxies.presets: %s", name, presetName, strings.Join(errs, "; "))
+		}
+		if strings.TrimSpace(def.Version) == "" || len(def.Entries) == 0 {
 			return nil, fmt.Errorf("%s: preset %s needs a version and at least one entry", name, presetName)
 		}
 		entries, err := Parse(def.Entries)

@@ -61,6 +61,8 @@ func TestPresetsFileAddsAndReplaces(t *testing.T) {
 	for _, bad := range []struct{ name, content, want string }{
 		{"bad entry", "presets:\n  x:\n    version: v1\n    entries: [10.0.0.0/0]\n", "preset x"},
 		{"no version", "presets:\n  x:\n    entries: [10.0.0.1]\n", "needs a version"},
+		{"blank version", "presets:\n  x:\n    version: ' '\n    entries: [10.0.0.1]\n", "needs a version"},
+		{"a name no spec can use", "presets:\n  Office_VPN:\n    version: v1\n    entries: [10.0.0.1]\n", "cannot be named in spec.trustedProxies.presets"},
 		{"unknown field", "presets:\n  x:\n    version: v1\n    entries: [10.0.0.1]\n    ranges: []\n", "unknown field"},
 	} {
 		writeFile(t, file, bad.content)

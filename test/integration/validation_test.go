@@ -28,6 +28,21 @@ func TestValidationRulesRejectBadInputWithTheirMessage(t *testing.T) {
 		{"IPv6 /0 network", func(p *proxyv1.PostHogProxy) {
 			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"::/0"}
 		}, "spec.trustedProxies.addresses must not hold a /0 network"},
+		{"network wider than /8", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"0.0.0.0/1"}
+		}, "spec.trustedProxies.addresses networks must be /8 or narrower (IPv4) and /16 or narrower (IPv6)"},
+		{"multicast network", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"224.0.0.0/8"}
+		}, "spec.trustedProxies.addresses networks must not be multicast"},
+		{"IPv6 multicast network", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"ff00::/16"}
+		}, "spec.trustedProxies.addresses networks must not be multicast"},
+		{"unspecified address as a /32", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"0.0.0.0/32"}
+		}, "spec.trustedProxies.addresses entries must be unicast addresses a proxy can have"},
+		{"broadcast address as a /32", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"255.255.255.255/32"}
+		}, "spec.trustedProxies.addresses entries must be unicast addresses a proxy can have"},
 		{"network with host bits", func(p *proxyv1.PostHogProxy) {
 			p.Spec.TrustedProxies.Addresses = []proxyv1.AddressOrRange{"10.1.2.3/8"}
 		}, "spec.trustedProxies.addresses networks must be written with their network address, such as 10.0.0.0/8"},

@@ -59,7 +59,7 @@ func generated(t *testing.T, proxy *proxyv1.PostHogProxy, ingressPods ...string)
 	if proxies.Blocked != nil {
 		t.Fatalf("list blocked: %s", proxies.Blocked.Message)
 	}
-	data := desired.ConfigMap(proxy, proxies.List).Data
+	data := desired.ConfigMap(proxy, proxies).Data
 	env := map[string]string{}
 	for _, e := range desired.Env(proxy) {
 		env[*e.Name] = resolve(t, e, data)
