@@ -2,11 +2,14 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -25,12 +28,64 @@ func (r *PostHogProxyReconciler) applyConfigMap(ctx context.Context, proxy *prox
 	})
 }
 
-func (r *PostHogProxyReconciler) applyIngress(ctx context.Context, proxy *proxyv1.PostHogProxy, want *networkingv1ac.IngressApplyConfiguration) error {
-	live := &networkingv1.Ingress{}
-	return r.applyChild(ctx, proxy, "Ingress", desired.IngressName(proxy), live, want, func() runtime.ApplyConfiguration {
-		owned, err := networkingv1ac.ExtractIngress(live, desired.FieldManager)
-		return extracted(ctx, owned, err)
-	})
+// applyIngresses applies the planned Ingresses, or none when another
+// PostHogProxy holds one of the hosts, and deletes the operator's Ingresses
+// of this PostHogProxy that are no longer planned (a change of exposure).
+func (r *PostHogProxyReconciler) applyIngresses(ctx context.Context, proxy *proxyv1.PostHogProxy) ([]desired.IngressPlan, error) {
+	all := &proxyv1.PostHogProxyList{}
+	if err := r.Client.List(ctx, all); err != nil {
+		return nil, err
+	}
+	var plans []desired.IngressPlan
+	conflict := desired.HostConflict(proxy, all.Items)
+	if conflict == nil {
+		plans = desired.IngressPlans(proxy)
+	}
+	var errs []error
+	for _, plan := range plans {
+		live := &networkingv1.Ingress{}
+		errs = append(errs, r.applyChild(ctx, proxy, "Ingress", plan.Name, live, desired.Ingress(proxy, plan), func() runtime.ApplyConfiguration {
+			owned, err := networkingv1ac.ExtractIngress(live, desired.FieldManager)
+			return extracted(ctx, owned, err)
+		}))
+	}
+	errs = append(errs, r.deleteStaleIngresses(ctx, proxy, plans))
+	if conflict != nil {
+		return nil, errors.Join(append([]error{conflict}, errs...)...)
+	}
+	if err := firstProblem(errs); err != nil {
+		return nil, err
+	}
+	return plans, errors.Join(errs...)
+}
+
+func (r *PostHogProxyReconciler) deleteStaleIngresses(ctx context.Context, proxy *proxyv1.PostHogProxy, keep []desired.IngressPlan) error {
+	ours := &networkingv1.IngressList{}
+	if err := r.Client.List(ctx, ours, client.InNamespace(proxy.Namespace),
+		client.MatchingLabels{desired.InstanceLabel: proxy.Name}); err != nil {
+		return err
+	}
+	var errs []error
+	for i := range ours.Items {
+		ing := &ours.Items[i]
+		if slices.ContainsFunc(keep, func(p desired.IngressPlan) bool { return p.Name == ing.Name }) || !metav1.IsControlledBy(ing, proxy) {
+			continue
+		}
+		errs = append(errs, client.IgnoreNotFound(r.Client.Delete(ctx, ing, client.Preconditions{UID: &ing.UID})))
+	}
+	return errors.Join(errs...)
+}
+
+// firstProblem is the first error that is a problem for a person, so that
+// it is reported as one and not retried.
+func firstProblem(errs []error) error {
+	for _, err := range errs {
+		var p *desired.Problem
+		if errors.As(err, &p) {
+			return p
+		}
+	}
+	return nil
 }
 
 // applyChild applies an object the operator owns. A hand edit of the

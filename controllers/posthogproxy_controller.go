@@ -49,7 +49,7 @@ func (r *PostHogProxyReconciler) now() time.Time {
 // +kubebuilder:rbac:groups=proxy.posthog-operator.io,resources=posthogproxies/status,verbs=patch
 // +kubebuilder:rbac:groups=proxy.posthog-operator.io,resources=posthogproxies/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get
@@ -98,7 +98,7 @@ func (r *PostHogProxyReconciler) apply(ctx context.Context, proxy *proxyv1.PostH
 		// The last published list stays; the pods keep it.
 		out.Plan = desired.KeepRolled(proxy, in.PublishedHash)
 	}
-	out.Ingress = r.applyIngress(ctx, proxy, desired.Ingress(proxy))
+	out.Ingresses, out.Ingress = r.applyIngresses(ctx, proxy)
 	neighbours, err := r.neighbours(ctx, proxy)
 	if err != nil {
 		return out, err

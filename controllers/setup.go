@@ -32,6 +32,9 @@ const (
 	// Services whose endpoints they trust, so an EndpointSlice event finds
 	// the resources whose list it changes.
 	serviceIndex = "spec.trustedProxies.services"
+	// hostIndex indexes PostHogProxies by host, so a change of one finds
+	// the others that share a host with it, in any namespace.
+	hostIndex = "spec.hosts"
 )
 
 // SetupWithManager registers the reconciler, its index and its watches.
@@ -61,6 +64,19 @@ func (r *PostHogProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 
+	err = mgr.GetFieldIndexer().IndexField(context.Background(), &proxyv1.PostHogProxy{}, hostIndex,
+		func(obj client.Object) []string {
+			proxy := obj.(*proxyv1.PostHogProxy)
+			hosts := make([]string, len(proxy.Spec.Hosts))
+			for i, h := range proxy.Spec.Hosts {
+				hosts[i] = string(h)
+			}
+			return hosts
+		})
+	if err != nil {
+		return err
+	}
+
 	return ctrl.NewControllerManagedBy(mgr).
 		// Status writes of its own do not wake the reconciler; spec changes,
 		// the start of a deletion and a finalizer removed by hand do.
@@ -74,6 +90,10 @@ func (r *PostHogProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			handler.EnqueueRequestsFromMapFunc(r.proxiesForDeployment),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.proxiesForEndpointSlice)).
+		// Who serves a host is decided among all PostHogProxies: a change of
+		// one, or its deletion, can hand a host to another.
+		Watches(&proxyv1.PostHogProxy{}, handler.EnqueueRequestsFromMapFunc(r.proxiesSharingHosts),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deleting))).
 		Named("posthogproxy").
 		Complete(r)
 }
@@ -81,6 +101,26 @@ func (r *PostHogProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 var deleting = predicate.NewPredicateFuncs(func(obj client.Object) bool {
 	return !obj.GetDeletionTimestamp().IsZero()
 })
+
+// proxiesSharingHosts maps a PostHogProxy to the others that serve one of
+// its hosts.
+func (r *PostHogProxyReconciler) proxiesSharingHosts(ctx context.Context, obj client.Object) []reconcile.Request {
+	proxy := obj.(*proxyv1.PostHogProxy)
+	var requests []reconcile.Request
+	for _, h := range proxy.Spec.Hosts {
+		list := &proxyv1.PostHogProxyList{}
+		if err := r.Client.List(ctx, list, client.MatchingFields{hostIndex: string(h)}); err != nil {
+			logf.FromContext(ctx).Error(err, "listing PostHogProxies for a host", "host", h)
+			continue
+		}
+		for _, p := range list.Items {
+			if p.UID != proxy.UID {
+				requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
+			}
+		}
+	}
+	return requests
+}
 
 // proxiesForEndpointSlice maps an EndpointSlice to the PostHogProxies that
 // trust the endpoints of its Service, in any namespace.

@@ -79,6 +79,9 @@ const (
 	// ReasonUnmatchableEntries: matching is Exact and the list holds
 	// networks, which PostHog then compares as strings and never matches.
 	ReasonUnmatchableEntries = "UnmatchableEntries"
+	// ReasonHostConflict: another PostHogProxy, created earlier, serves one
+	// of the hosts; this one keeps no Ingress until that changes.
+	ReasonHostConflict = "HostConflict"
 	// ReasonTargetNotFound: a target Deployment does not exist.
 	ReasonTargetNotFound = "TargetNotFound"
 	// ReasonContainerNotFound: a named container is not in the Deployment.

@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -37,6 +38,15 @@ type PostHogProxySpec struct {
 	// +optional
 	// +kubebuilder:default=Hosts
 	AllowedHosts AllowedHostsPolicy `json:"allowedHosts,omitempty"`
+
+	// siteURL says whether the operator sets PostHog's SITE_URL, the URL it
+	// puts in links, emails and OAuth redirects. PrimaryHost (the default)
+	// sets it to the first host with the scheme users see: https unless TLS
+	// termination is None. Unmanaged leaves it to whoever else sets it. A
+	// tool that already sets the same value shares it without conflict.
+	// +optional
+	// +kubebuilder:default=PrimaryHost
+	SiteURL SiteURLPolicy `json:"siteURL,omitempty"`
 
 	// tls says where TLS ends, which decides the Ingress TLS section and
 	// PostHog's redirect and cookie settings.
@@ -101,6 +111,17 @@ const (
 	AllowedHostsUnmanaged AllowedHostsPolicy = "Unmanaged"
 )
 
+// SiteURLPolicy says whether the operator manages SITE_URL.
+// +kubebuilder:validation:Enum=PrimaryHost;Unmanaged
+type SiteURLPolicy string
+
+const (
+	// SiteURLFromPrimaryHost sets SITE_URL from the first host.
+	SiteURLFromPrimaryHost SiteURLPolicy = "PrimaryHost"
+	// SiteURLUnmanaged leaves SITE_URL alone.
+	SiteURLUnmanaged SiteURLPolicy = "Unmanaged"
+)
+
 // TLSTermination says where TLS ends on the way to PostHog.
 // +kubebuilder:validation:Enum=Ingress;LoadBalancer;None
 type TLSTermination string
@@ -120,8 +141,8 @@ const (
 )
 
 // TLS says where TLS ends.
-// +kubebuilder:validation:XValidation:rule="self.termination != 'Ingress' || has(self.secretName)",message="spec.tls.secretName is required when spec.tls.termination is Ingress: name the Secret (type kubernetes.io/tls) that holds the certificate for spec.hosts"
 // +kubebuilder:validation:XValidation:rule="self.termination == 'Ingress' || !has(self.secretName)",message="spec.tls.secretName is only used when spec.tls.termination is Ingress: remove it, or set termination to Ingress"
+// +kubebuilder:validation:XValidation:rule="self.termination == 'Ingress' || !has(self.certManager)",message="spec.tls.certManager is only used when spec.tls.termination is Ingress: the certificate then lives on the Ingress"
 type TLS struct {
 	// termination is where TLS ends: Ingress (the ingress controller, with
 	// the certificate in secretName), LoadBalancer (a load balancer in front
@@ -137,6 +158,28 @@ type TLS struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="spec.tls.secretName must be a Secret name: lower-case letters, digits, '-' and '.'"
 	SecretName string `json:"secretName,omitempty"`
+
+	// certManager asks cert-manager to issue the certificate into
+	// secretName, by the issuer annotation on the Ingresses.
+	// +optional
+	CertManager *CertManagerIssuer `json:"certManager,omitempty"`
+}
+
+// CertManagerIssuer names a cert-manager issuer.
+type CertManagerIssuer struct {
+	// kind of the issuer: ClusterIssuer (the default) or Issuer (in this
+	// namespace).
+	// +optional
+	// +kubebuilder:default=ClusterIssuer
+	// +kubebuilder:validation:Enum=ClusterIssuer;Issuer
+	Kind string `json:"kind,omitempty"`
+
+	// name of the issuer.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="spec.tls.certManager.name must be an issuer name: lower-case letters, digits, '-' and '.'"
+	Name string `json:"name"`
 }
 
 // TrustPolicy says how PostHog decides which proxies to believe.
@@ -278,7 +321,9 @@ type RolloutPolicy struct {
 	Grace *metav1.Duration `json:"grace,omitempty"`
 }
 
-// IngressSpec describes the Ingress in front of PostHog.
+// IngressSpec describes the Ingresses in front of PostHog.
+// +kubebuilder:validation:XValidation:rule="self.exposure == 'Split' || !has(self.private)",message="spec.ingress.private is only used when spec.ingress.exposure is Split: remove it, or set exposure to Split"
+// +kubebuilder:validation:XValidation:rule="!has(self.private) || !has(self.private.sourceRanges) || !(self.controller in ['traefik', 'gce', 'generic'])",message="spec.ingress.private.sourceRanges cannot be enforced by an annotation with controller traefik, gce or generic: restrict the private Ingress on the controller (a middleware, a security policy, a network policy), or use controller nginx, haproxy or alb"
 type IngressSpec struct {
 	// className is the IngressClass that serves the Ingress. When omitted,
 	// the cluster's default IngressClass is used.
@@ -288,19 +333,119 @@ type IngressSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="spec.ingress.className must be an IngressClass name: lower-case letters, digits, '-' and '.'"
 	ClassName string `json:"className,omitempty"`
 
+	// controller is the ingress controller that serves the class, which
+	// decides how the same intent — body size for recordings, where HTTPS
+	// is redirected, source ranges, health checks, path types — is written:
+	// nginx (ingress-nginx), traefik, haproxy (HAProxy Technologies), alb
+	// (AWS Load Balancer Controller), gce (GKE), or generic (no
+	// controller-specific annotations).
+	// +optional
+	// +kubebuilder:default=generic
+	Controller IngressController `json:"controller,omitempty"`
+
+	// exposure says what is reachable: All (one Ingress, everything),
+	// PublicEndpointsOnly (one Ingress with only the endpoints PostHog's SDKs
+	// and snippets call: ingestion, recordings, flags, the JS loaders), or
+	// Split (that public Ingress, plus a private one for the app and API,
+	// see private).
+	// +optional
+	// +kubebuilder:default=All
+	Exposure Exposure `json:"exposure,omitempty"`
+
+	// publicPaths extend the public endpoint preset. A path ending in a file
+	// extension (/static/toolbar.js) matches exactly; any other (/api/surveys)
+	// matches itself and everything below it, never a longer name
+	// (/api/surveysx).
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	PublicPaths []PublicPath `json:"publicPaths,omitempty"`
+
+	// private is the Ingress for everything but the public endpoints, with
+	// exposure Split.
+	// +optional
+	Private *PrivateIngress `json:"private,omitempty"`
+
+	// maxBodySize is the largest request body the ingress controller lets
+	// through. PostHog's session recordings send bodies of up to about
+	// 20 MB; ingress-nginx refuses more than 1 MB unless told.
+	// +optional
+	// +kubebuilder:default="25Mi"
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('1Mi')) && quantity(string(self)).isLessThan(quantity('1025Mi'))",message="spec.ingress.maxBodySize must be more than 1Mi and at most 1Gi, such as 25Mi"
+	MaxBodySize *resource.Quantity `json:"maxBodySize,omitempty"`
+
 	// service is the PostHog web Service the Ingress routes to.
 	// +required
 	Service BackendService `json:"service"`
 
-	// annotations are copied onto the Ingress, typically settings of the
-	// ingress controller.
+	// annotations are copied onto the Ingresses, typically settings of the
+	// ingress controller; where one has the key of an annotation the preset
+	// writes, yours wins. Annotations that inject configuration into the
+	// controller (snippets) are refused.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=32
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 317 && k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'))",message="spec.ingress.annotations keys must be annotation names such as nginx.ingress.kubernetes.io/proxy-body-size: an optional DNS prefix and '/', then letters, digits, '-', '_' or '.'"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.split('/')[k.split('/').size() - 1].size() <= 63 && (k.split('/').size() == 1 || k.split('/')[0].size() <= 253))",message="spec.ingress.annotations keys must have a name of at most 63 characters after the '/' and a prefix of at most 253 characters before it"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 1024)",message="spec.ingress.annotations values must be at most 1024 characters, so that all of them fit the API server's limit for an object's annotations"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.lowerAscii().matches('snippets?$') && !(k.lowerAscii() in ['nginx.ingress.kubernetes.io/auth-tls-match-cn', 'nginx.ingress.kubernetes.io/mirror-target', 'nginx.ingress.kubernetes.io/mirror-host']))",message="spec.ingress.annotations must not inject configuration into the ingress controller: *-snippet annotations and nginx.ingress.kubernetes.io/auth-tls-match-cn, mirror-target and mirror-host are refused (the CVE-2021-25742 and CVE-2025-1974 family); use the controller's own settings instead"
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
+
+// IngressController names an ingress controller preset.
+// +kubebuilder:validation:Enum=nginx;traefik;haproxy;alb;gce;generic
+type IngressController string
+
+// The ingress controller presets.
+const (
+	ControllerNginx   IngressController = "nginx"
+	ControllerTraefik IngressController = "traefik"
+	ControllerHAProxy IngressController = "haproxy"
+	ControllerALB     IngressController = "alb"
+	ControllerGCE     IngressController = "gce"
+	ControllerGeneric IngressController = "generic"
+)
+
+// Exposure says which of PostHog's paths an Ingress serves.
+// +kubebuilder:validation:Enum=All;PublicEndpointsOnly;Split
+type Exposure string
+
+// The exposure modes.
+const (
+	ExposeAll        Exposure = "All"
+	ExposePublicOnly Exposure = "PublicEndpointsOnly"
+	ExposeSplit      Exposure = "Split"
+)
+
+// PublicPath is a URL path PostHog's SDKs call.
+// +kubebuilder:validation:MinLength=2
+// +kubebuilder:validation:MaxLength=128
+// +kubebuilder:validation:XValidation:rule="self.matches('^(/[A-Za-z0-9._~-]+)+/?$')",message="spec.ingress.publicPaths entries must be paths such as /api/surveys or /static/toolbar.js: '/'-separated names of letters, digits, '.', '_', '~' and '-', without query, wildcard or '..'"
+// +kubebuilder:validation:XValidation:rule="!self.split('/').exists(seg, seg == '..' || seg == '.')",message="spec.ingress.publicPaths entries must not contain '.' or '..' segments"
+type PublicPath string
+
+// PrivateIngress is the Ingress for PostHog's app and API.
+type PrivateIngress struct {
+	// className of the private Ingress, for an internal ingress controller;
+	// defaults to spec.ingress.className.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="spec.ingress.private.className must be an IngressClass name: lower-case letters, digits, '-' and '.'"
+	ClassName string `json:"className,omitempty"`
+
+	// sourceRanges allowed to reach the private Ingress, enforced by the
+	// controller's annotation (nginx, haproxy, alb).
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	SourceRanges []SourceRange `json:"sourceRanges,omitempty"`
+}
+
+// SourceRange is a network in CIDR form, such as 10.0.0.0/8.
+// +kubebuilder:validation:MinLength=9
+// +kubebuilder:validation:MaxLength=49
+// +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).masked() == cidr(self)",message="spec.ingress.private.sourceRanges entries must be networks written with their network address, such as 10.0.0.0/8 or 2001:db8::/32"
+type SourceRange string
 
 // BackendService is a Service and one of its ports.
 type BackendService struct {
@@ -358,6 +503,14 @@ type PostHogProxyStatus struct {
 	// trustedProxies summarises the published trusted proxy list.
 	// +optional
 	TrustedProxies *TrustedProxiesStatus `json:"trustedProxies,omitempty"`
+
+	// ingresses are the Ingresses the operator keeps, with the paths each
+	// one serves.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=2
+	Ingresses []IngressStatus `json:"ingresses,omitempty"`
 
 	// targets are the Deployments and containers that carry the
 	// operator's environment variables.
@@ -439,6 +592,21 @@ type LeavingAddress struct {
 	Until metav1.Time `json:"until"`
 }
 
+// IngressStatus is one Ingress the operator keeps.
+type IngressStatus struct {
+	// name of the Ingress.
+	Name string `json:"name"`
+	// role is public (the endpoints PostHog's SDKs call), private (the app
+	// and API) or all.
+	Role string `json:"role"`
+	// paths it serves: "/" for everything, or the public endpoints.
+	// +listType=atomic
+	Paths []string `json:"paths"`
+	// pathsVersion is the version of the public endpoint preset.
+	// +optional
+	PathsVersion string `json:"pathsVersion,omitempty"`
+}
+
 // TargetStatus is a Deployment that carries the operator's variables.
 type TargetStatus struct {
 	// name of the Deployment.
@@ -459,6 +627,7 @@ type TargetStatus struct {
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Proxies",type=integer,JSONPath=`.status.trustedProxies.count`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.spec.tls.termination != 'Ingress' || has(self.spec.tls.secretName) || self.spec.ingress.controller == 'alb'",message="spec.tls.secretName is required when spec.tls.termination is Ingress: name the Secret (type kubernetes.io/tls) that holds the certificate for spec.hosts (with controller alb the certificate comes from ACM and no Secret is needed)"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="metadata.name must be at most 63 characters: it names the generated Ingress and ConfigMap and is used as a label value"
 type PostHogProxy struct {
 	metav1.TypeMeta   `json:",inline"`

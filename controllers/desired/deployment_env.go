@@ -19,6 +19,7 @@ const (
 	EnvAllowedHosts             = "ALLOWED_HOSTS"
 	EnvDisableSecureSSLRedirect = "DISABLE_SECURE_SSL_REDIRECT"
 	EnvSecureCookies            = "SECURE_COOKIES"
+	EnvSiteURL                  = "SITE_URL"
 )
 
 // OwnedEnvNames are every variable the operator may set. A variable it does
@@ -26,7 +27,7 @@ const (
 // false-looking value: PostHog treats any non-empty TRUST_ALL_PROXIES as on.
 var OwnedEnvNames = []string{
 	EnvIsBehindProxy, EnvTrustedProxies, EnvTrustAllProxies,
-	EnvAllowedHosts, EnvDisableSecureSSLRedirect, EnvSecureCookies,
+	EnvAllowedHosts, EnvDisableSecureSSLRedirect, EnvSecureCookies, EnvSiteURL,
 }
 
 // Env is the list of variables for a PostHogProxy, in a stable order.
@@ -49,6 +50,9 @@ func Env(proxy *proxyv1.PostHogProxy) []*corev1ac.EnvVarApplyConfiguration {
 			hosts[i] = string(h)
 		}
 		env = append(env, literal(EnvAllowedHosts, strings.Join(hosts, ",")))
+	}
+	if spec.SiteURL != proxyv1.SiteURLUnmanaged {
+		env = append(env, literal(EnvSiteURL, URL(proxy)))
 	}
 
 	switch spec.TLS.Termination {

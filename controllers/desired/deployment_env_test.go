@@ -59,6 +59,12 @@ func TestEnv(t *testing.T) {
 		proxyv1.AllowedHostsUnmanaged: nil,
 		"":                            {literalVar(EnvAllowedHosts, "posthog.example.com,app.example.com")},
 	}
+	// SITE_URL: the first host, with the scheme users see.
+	bySiteURL := map[proxyv1.TLSTermination][]envVar{
+		proxyv1.TLSAtIngress:      {literalVar(EnvSiteURL, "https://posthog.example.com")},
+		proxyv1.TLSAtLoadBalancer: {literalVar(EnvSiteURL, "https://posthog.example.com")},
+		proxyv1.TLSNone:           {literalVar(EnvSiteURL, "http://posthog.example.com")},
+	}
 	byTermination := map[proxyv1.TLSTermination][]envVar{
 		proxyv1.TLSAtIngress:      nil,
 		proxyv1.TLSAtLoadBalancer: {literalVar(EnvDisableSecureSSLRedirect, "true")},
@@ -72,6 +78,7 @@ func TestEnv(t *testing.T) {
 					want := []envVar{literalVar(EnvIsBehindProxy, "true")}
 					want = append(want, byPolicy[policy]...)
 					want = append(want, byHosts[hosts]...)
+					want = append(want, bySiteURL[termination]...)
 					want = append(want, byTermination[termination]...)
 					wantJSON, _ := json.Marshal(want)
 
@@ -192,7 +199,8 @@ func TestDeploymentPatch(t *testing.T) {
 			wantEnv: `[
 				{"name": "IS_BEHIND_PROXY", "value": "true"},
 				{"name": "TRUSTED_PROXIES", "valueFrom": {"configMapKeyRef": {"name": "posthog-trusted-proxies", "key": "TRUSTED_PROXIES"}}},
-				{"name": "ALLOWED_HOSTS", "value": "posthog.example.com"}
+				{"name": "ALLOWED_HOSTS", "value": "posthog.example.com"},
+				{"name": "SITE_URL", "value": "https://posthog.example.com"}
 			]`,
 		},
 		{
@@ -203,6 +211,7 @@ func TestDeploymentPatch(t *testing.T) {
 				{"name": "IS_BEHIND_PROXY", "value": "true"},
 				{"name": "TRUST_ALL_PROXIES", "value": "true"},
 				{"name": "ALLOWED_HOSTS", "value": "posthog.example.com"},
+				{"name": "SITE_URL", "value": "http://posthog.example.com"},
 				{"name": "DISABLE_SECURE_SSL_REDIRECT", "value": "true"},
 				{"name": "SECURE_COOKIES", "value": "false"}
 			]`,
@@ -247,4 +256,14 @@ func TestReleasePatch(t *testing.T) {
 		"apiVersion": "apps/v1",
 		"metadata": {"name": "posthog-web", "namespace": "analytics"}
 	}`)
+}
+
+func TestEnvSiteURLUnmanaged(t *testing.T) {
+	proxy := envProxy(proxyv1.TLSAtIngress, proxyv1.TrustListed, proxyv1.AllowedHostsFromHosts)
+	proxy.Spec.SiteURL = proxyv1.SiteURLUnmanaged
+	for _, e := range Env(proxy) {
+		if *e.Name == EnvSiteURL {
+			t.Errorf("SITE_URL set with siteURL Unmanaged: %s", *e.Value)
+		}
+	}
 }

@@ -1,42 +1,139 @@
 package desired
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	networkingv1 "k8s.io/api/networking/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 )
 
-// Ingress routes every spec.hosts entry to the PostHog web Service, with a
-// TLS section when TLS ends at the ingress controller.
-func Ingress(proxy *proxyv1.PostHogProxy) *networkingv1ac.IngressApplyConfiguration {
+// Ingress roles.
+const (
+	RoleAll     = "all"
+	RolePublic  = "public"
+	RolePrivate = "private"
+)
+
+// PublicPathsVersion versions the public endpoint preset: what PostHog's
+// proxy guide lists, and what newer SDKs call.
+const PublicPathsVersion = "posthog-2025.11"
+
+var (
+	// publicEndpoints match themselves and everything below them.
+	publicEndpoints = []string{"/array", "/batch", "/capture", "/decide", "/e", "/engage", "/flags", "/i", "/s", "/track"}
+	// publicFiles match exactly.
+	publicFiles = []string{"/static/array.js", "/static/recorder-v2.js", "/static/recorder.js", "/static/surveys.js"}
+)
+
+// IngressPlan is one Ingress the operator keeps, before it becomes an
+// apply configuration.
+type IngressPlan struct {
+	Name  string
+	Role  string
+	Paths []string
+}
+
+// IngressPlans are the Ingresses a PostHogProxy calls for, private first:
+// switching to Split creates the private Ingress before the public one
+// stops serving the app.
+func IngressPlans(proxy *proxyv1.PostHogProxy) []IngressPlan {
+	switch exposure(proxy) {
+	case proxyv1.ExposePublicOnly:
+		return []IngressPlan{{Name: IngressName(proxy), Role: RolePublic, Paths: PublicPaths(proxy)}}
+	case proxyv1.ExposeSplit:
+		return []IngressPlan{
+			{Name: PrivateIngressName(proxy), Role: RolePrivate, Paths: []string{"/"}},
+			{Name: IngressName(proxy), Role: RolePublic, Paths: PublicPaths(proxy)},
+		}
+	default:
+		return []IngressPlan{{Name: IngressName(proxy), Role: RoleAll, Paths: []string{"/"}}}
+	}
+}
+
+// PrivateIngressName is the name of the private Ingress with exposure Split.
+func PrivateIngressName(proxy *proxyv1.PostHogProxy) string { return proxy.Name + "-private" }
+
+// PublicPaths are the public endpoints and files, the preset's and the
+// spec's, sorted: an endpoint is written without a trailing slash, a file
+// has an extension in its last segment.
+func PublicPaths(proxy *proxyv1.PostHogProxy) []string {
+	paths := slices.Concat(publicEndpoints, publicFiles)
+	for _, p := range proxy.Spec.Ingress.PublicPaths {
+		if s := strings.TrimSuffix(string(p), "/"); s != "" {
+			paths = append(paths, s)
+		}
+	}
+	slices.Sort(paths)
+	return slices.Compact(paths)
+}
+
+func isFile(path string) bool {
+	return strings.Contains(path[strings.LastIndex(path, "/")+1:], ".")
+}
+
+// Ingress is the apply configuration of one planned Ingress.
+func Ingress(proxy *proxyv1.PostHogProxy, plan IngressPlan) *networkingv1ac.IngressApplyConfiguration {
 	spec := proxy.Spec
-	ing := networkingv1ac.Ingress(IngressName(proxy), proxy.Namespace).
+	ing := networkingv1ac.Ingress(plan.Name, proxy.Namespace).
 		WithLabels(childLabels(proxy)).
 		WithOwnerReferences(ownerReference(proxy))
-	if len(spec.Ingress.Annotations) > 0 {
-		ing.WithAnnotations(spec.Ingress.Annotations)
+	if annotations := ingressAnnotations(proxy, plan.Role); len(annotations) > 0 {
+		ing.WithAnnotations(annotations)
 	}
 
 	ingSpec := networkingv1ac.IngressSpec()
-	if spec.Ingress.ClassName != "" {
-		ingSpec.WithIngressClassName(spec.Ingress.ClassName)
+	if class := className(proxy, plan.Role); class != "" {
+		ingSpec.WithIngressClassName(class)
 	}
-	hosts := make([]string, len(spec.Hosts))
-	for i, host := range spec.Hosts {
-		hosts[i] = string(host)
-		ingSpec.WithRules(networkingv1ac.IngressRule().
-			WithHost(hosts[i]).
-			WithHTTP(networkingv1ac.HTTPIngressRuleValue().WithPaths(
-				networkingv1ac.HTTPIngressPath().
-					WithPath("/").
-					WithPathType(networkingv1.PathTypePrefix).
-					WithBackend(backend(spec.Ingress.Service)))))
+	preset := presetFor(proxy)
+	var httpPaths []*networkingv1ac.HTTPIngressPathApplyConfiguration
+	for _, p := range plan.Paths {
+		for _, rule := range preset.pathRules(p) {
+			httpPaths = append(httpPaths, networkingv1ac.HTTPIngressPath().
+				WithPath(rule.path).WithPathType(rule.pathType).WithBackend(backend(spec.Ingress.Service)))
+		}
+	}
+	hosts := hostStrings(proxy)
+	for _, host := range hosts {
+		ingSpec.WithRules(networkingv1ac.IngressRule().WithHost(host).
+			WithHTTP(networkingv1ac.HTTPIngressRuleValue().WithPaths(httpPaths...)))
 	}
 	if spec.TLS.Termination == proxyv1.TLSAtIngress {
-		ingSpec.WithTLS(networkingv1ac.IngressTLS().WithHosts(hosts...).WithSecretName(spec.TLS.SecretName))
+		tls := networkingv1ac.IngressTLS().WithHosts(hosts...)
+		if spec.TLS.SecretName != "" {
+			tls.WithSecretName(spec.TLS.SecretName)
+		}
+		ingSpec.WithTLS(tls)
 	}
 	return ing.WithSpec(ingSpec)
+}
+
+func className(proxy *proxyv1.PostHogProxy, role string) string {
+	if p := proxy.Spec.Ingress.Private; role == RolePrivate && p != nil && p.ClassName != "" {
+		return p.ClassName
+	}
+	return proxy.Spec.Ingress.ClassName
+}
+
+// ingressAnnotations are the preset's annotations for a role, then the
+// cert-manager issuer, then the spec's own, which win on a shared key.
+func ingressAnnotations(proxy *proxyv1.PostHogProxy, role string) map[string]string {
+	out := presetFor(proxy).annotations(proxy, role)
+	if cm := proxy.Spec.TLS.CertManager; cm != nil && proxy.Spec.TLS.Termination == proxyv1.TLSAtIngress {
+		key := "cert-manager.io/cluster-issuer"
+		if cm.Kind == "Issuer" {
+			key = "cert-manager.io/issuer"
+		}
+		out[key] = cm.Name
+	}
+	for k, v := range proxy.Spec.Ingress.Annotations {
+		out[k] = v
+	}
+	return out
 }
 
 func backend(svc proxyv1.BackendService) *networkingv1ac.IngressBackendApplyConfiguration {
@@ -48,4 +145,56 @@ func backend(svc proxyv1.BackendService) *networkingv1ac.IngressBackendApplyConf
 	}
 	return networkingv1ac.IngressBackend().WithService(
 		networkingv1ac.IngressServiceBackend().WithName(svc.Name).WithPort(port))
+}
+
+func exposure(proxy *proxyv1.PostHogProxy) proxyv1.Exposure {
+	if proxy.Spec.Ingress.Exposure == "" {
+		return proxyv1.ExposeAll
+	}
+	return proxy.Spec.Ingress.Exposure
+}
+
+// pathRule is one path of an Ingress rule.
+type pathRule struct {
+	path     string
+	pathType networkingv1.PathType
+}
+
+// HostConflict is a problem when another PostHogProxy, in any namespace,
+// serves one of the hosts and wins: the one created first, then the first
+// by namespace and name. Ingress controllers merge the rules of every
+// Ingress for a host, so two would fight; the loser keeps no Ingress.
+func HostConflict(proxy *proxyv1.PostHogProxy, all []proxyv1.PostHogProxy) *Problem {
+	for _, other := range all {
+		if other.UID == proxy.UID || !other.DeletionTimestamp.IsZero() || !earlier(&other, proxy) {
+			continue
+		}
+		for _, h := range proxy.Spec.Hosts {
+			if slices.Contains(other.Spec.Hosts, h) {
+				return &Problem{proxyv1.ReasonHostConflict, fmt.Sprintf(
+					"host %s is already served by PostHogProxy %s/%s, created earlier; this one keeps no Ingress until that one lets the host go: remove the host from one of them",
+					h, other.Namespace, other.Name)}
+			}
+		}
+	}
+	return nil
+}
+
+func earlier(a, b *proxyv1.PostHogProxy) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+}
+
+// IngressStatuses record the planned Ingresses and the paths they serve.
+func IngressStatuses(plans []IngressPlan) []proxyv1.IngressStatus {
+	out := make([]proxyv1.IngressStatus, len(plans))
+	for i, p := range plans {
+		out[i] = proxyv1.IngressStatus{Name: p.Name, Role: p.Role, Paths: p.Paths}
+		if p.Role == RolePublic {
+			out[i].PathsVersion = PublicPathsVersion
+		}
+	}
+	return out
 }

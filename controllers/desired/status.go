@@ -23,8 +23,10 @@ type Outcome struct {
 	// TrustedProxies is why the list was not published: Proxies.Blocked,
 	// or a failed write of the ConfigMap.
 	TrustedProxies error
-	Ingress        error
-	Targets        []TargetOutcome
+	// Ingresses are the Ingresses applied; Ingress is why they were not.
+	Ingresses []IngressPlan
+	Ingress   error
+	Targets   []TargetOutcome
 	// ProbeRisks are "deployment/container/probe" entries, see ProbesWithoutHost.
 	ProbeRisks []string
 }
@@ -99,6 +101,11 @@ func Status(proxy *proxyv1.PostHogProxy, out Outcome) proxyv1.PostHogProxyStatus
 		URL:                URL(proxy),
 	}
 	st.TrustedProxies = trustedProxiesStatus(proxy, out)
+	if transient(out.Ingress) != nil {
+		st.Ingresses = proxy.Status.Ingresses
+	} else {
+		st.Ingresses = IngressStatuses(out.Ingresses)
+	}
 	for _, t := range out.Targets {
 		if t.Problem == nil && t.Err == nil {
 			st.Targets = append(st.Targets, proxyv1.TargetStatus{Name: t.Name, Containers: t.Containers})
@@ -265,7 +272,12 @@ func ingressCondition(proxy *proxyv1.PostHogProxy, out Outcome) metav1.Condition
 	if out.Ingress != nil {
 		return partFailed(proxyv1.ConditionIngressReady, "Ingress "+IngressName(proxy), out.Ingress)
 	}
-	return condition(proxyv1.ConditionIngressReady, true, proxyv1.ReasonIngressApplied, "the Ingress matches the spec")
+	var names []string
+	for _, p := range out.Ingresses {
+		names = append(names, p.Name+" ("+p.Role+")")
+	}
+	return condition(proxyv1.ConditionIngressReady, true, proxyv1.ReasonIngressApplied,
+		"Ingress "+strings.Join(names, ", ")+" matches the spec")
 }
 
 func targetsCondition(out Outcome) metav1.Condition {

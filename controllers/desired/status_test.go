@@ -27,7 +27,7 @@ var (
 
 const (
 	readyMessage   = "PostHog's proxy settings, trusted proxy list and Ingress are applied"
-	ingressMessage = "the Ingress matches the spec"
+	ingressMessage = "Ingress posthog (all) matches the spec"
 	envMessage     = "proxy settings applied to Deployment posthog-web (container web)"
 	listMessage    = "2 trusted proxies published in ConfigMap posthog-trusted-proxies (static: 2)"
 )
@@ -49,6 +49,9 @@ func outcomeFor(t *testing.T, proxy *proxyv1.PostHogProxy, out Outcome) Outcome 
 		t.Fatalf("the test proxy's list is blocked: %s", out.Proxies.Blocked.Message)
 	}
 	out.Plan = PlanRollout(proxy, out.Proxies.List.Hash(), testNow)
+	if out.Ingress == nil {
+		out.Ingresses = IngressPlans(proxy)
+	}
 	return out
 }
 
@@ -545,7 +548,7 @@ func TestPartProblemStallsAndIsNotRetried(t *testing.T) {
 	st := Status(proxy, outcomeFor(t, proxy, out))
 	assertConditions(t, st, proxy.Generation, map[string]wantCondition{
 		proxyv1.ConditionTrustedProxiesReady: {metav1.ConditionFalse, proxyv1.ReasonAlreadyExists, taken.Message},
-		proxyv1.ConditionIngressReady:        {metav1.ConditionTrue, proxyv1.ReasonIngressApplied, "the Ingress matches the spec"},
+		proxyv1.ConditionIngressReady:        {metav1.ConditionTrue, proxyv1.ReasonIngressApplied, ingressMessage},
 		proxyv1.ConditionTargetsReady:        {metav1.ConditionFalse, proxyv1.ReasonAlreadyExists, "held back"},
 		proxyv1.ConditionReady:               {metav1.ConditionFalse, proxyv1.ReasonAlreadyExists, "TrustedProxiesReady: " + taken.Message},
 		proxyv1.ConditionStalled:             {metav1.ConditionTrue, proxyv1.ReasonAlreadyExists, taken.Message},

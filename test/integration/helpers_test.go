@@ -65,7 +65,6 @@ func postHogWeb(namespace, name string) *appsv1.Deployment {
 					Image: "posthog/posthog:release-1.43.0",
 					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8000}},
 					Env: []corev1.EnvVar{
-						{Name: "SITE_URL", Value: "https://posthog.example.com"},
 						{Name: "DEPLOYMENT", Value: "helm_aws_ha"},
 						{Name: "SECRET_KEY", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 							LocalObjectReference: corev1.LocalObjectReference{Name: "posthog"}, Key: "posthog-secret",
@@ -87,13 +86,17 @@ func createAs(t *testing.T, obj client.Object, manager string) {
 	}
 }
 
+// hostFor is the host of a test's PostHogProxy: one of its own, since a
+// host is served by one PostHogProxy in the whole cluster.
+func hostFor(namespace string) string { return namespace + ".posthog.test" }
+
 // sampleProxy is a valid PostHogProxy for a Deployment named posthog-web.
 func sampleProxy(namespace, name string) *proxyv1.PostHogProxy {
 	return &proxyv1.PostHogProxy{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec: proxyv1.PostHogProxySpec{
 			Targets: []proxyv1.TargetDeployment{{Name: "posthog-web"}},
-			Hosts:   []proxyv1.Hostname{"posthog.example.com"},
+			Hosts:   []proxyv1.Hostname{proxyv1.Hostname(hostFor(namespace))},
 			TLS:     proxyv1.TLS{Termination: proxyv1.TLSAtIngress, SecretName: "posthog-tls"},
 			TrustedProxies: proxyv1.TrustedProxies{
 				Addresses: []proxyv1.AddressOrRange{"10.0.0.12", "10.0.0.7", "2001:DB8::1"},

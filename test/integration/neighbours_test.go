@@ -39,7 +39,7 @@ func TestStrippedAnnotationDoesNotHandOverTheDeployment(t *testing.T) {
 	}).Should(Succeed())
 	Consistently(func(g Gomega) {
 		env := envOf(getDeployment(g, ns, "posthog-web"), webContainer)
-		g.Expect(env[desired.EnvAllowedHosts].Value).To(Equal("posthog.example.com"))
+		g.Expect(env[desired.EnvAllowedHosts].Value).To(Equal(hostFor(ns)))
 		g.Expect(env).NotTo(HaveKey(desired.EnvTrustAllProxies))
 	}).WithTimeout(2 * time.Second).Should(Succeed())
 
@@ -47,7 +47,7 @@ func TestStrippedAnnotationDoesNotHandOverTheDeployment(t *testing.T) {
 	deleteAndWaitGone(t, waiter)
 	Consistently(func(g Gomega) {
 		env := envOf(getDeployment(g, ns, "posthog-web"), webContainer)
-		g.Expect(env[desired.EnvAllowedHosts].Value).To(Equal("posthog.example.com"))
+		g.Expect(env[desired.EnvAllowedHosts].Value).To(Equal(hostFor(ns)))
 		g.Expect(env).To(HaveKey(desired.EnvTrustedProxies))
 	}).WithTimeout(2 * time.Second).Should(Succeed())
 }
@@ -94,7 +94,7 @@ func TestTrustAllFromAnotherWriterIsReported(t *testing.T) {
 // A Deployment the API server stores with a duplicate env name (its own
 // validation lets that through) still gets the patch.
 func TestDuplicateEnvNamesOfAnotherWriterDoNotBlock(t *testing.T) {
-	_, ns := startWithPostHog(t, corev1.EnvVar{Name: "SITE_URL", Value: "https://again.example.com"})
+	_, ns := startWithPostHog(t, corev1.EnvVar{Name: "DEPLOYMENT", Value: "again"})
 	createReady(t, sampleProxy(ns, "posthog"))
 	Expect(envOf(getDeployment(Default, ns, "posthog-web"), webContainer)).To(HaveKey(desired.EnvIsBehindProxy))
 }

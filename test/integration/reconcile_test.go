@@ -42,7 +42,7 @@ func TestLifecycleKeepsOtherWritersEnv(t *testing.T) {
 	got := waitForCondition(t, key, proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
 
 	// Status.
-	Expect(got.Status.URL).To(Equal("https://posthog.example.com"))
+	Expect(got.Status.URL).To(Equal("https://" + hostFor(ns)))
 	Expect(got.Status.TrustedProxies).NotTo(BeNil())
 	Expect(got.Status.TrustedProxies.Count).To(BeEquivalentTo(3))
 	Expect(got.Status.Targets).To(Equal([]proxyv1.TargetStatus{{Name: "posthog-web", Containers: []string{webContainer}}}))
@@ -68,11 +68,11 @@ func TestLifecycleKeepsOtherWritersEnv(t *testing.T) {
 	Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "posthog"}, ing)).To(Succeed())
 	Expect(*ing.Spec.IngressClassName).To(Equal("nginx"))
 	Expect(ing.Spec.Rules).To(HaveLen(1))
-	Expect(ing.Spec.Rules[0].Host).To(Equal("posthog.example.com"))
+	Expect(ing.Spec.Rules[0].Host).To(Equal(hostFor(ns)))
 	path := ing.Spec.Rules[0].HTTP.Paths[0]
 	Expect(path.Backend.Service.Name).To(Equal("posthog-web"))
 	Expect(path.Backend.Service.Port.Number).To(BeEquivalentTo(8000))
-	Expect(ing.Spec.TLS).To(Equal([]networkingv1.IngressTLS{{Hosts: []string{"posthog.example.com"}, SecretName: "posthog-tls"}}))
+	Expect(ing.Spec.TLS).To(Equal([]networkingv1.IngressTLS{{Hosts: []string{hostFor(ns)}, SecretName: "posthog-tls"}}))
 	expectControlledBy(ing.OwnerReferences, got)
 
 	// Deployment: our env added, the chart's env intact, no owner reference.
@@ -82,7 +82,7 @@ func TestLifecycleKeepsOtherWritersEnv(t *testing.T) {
 		Expect(env).To(HaveKeyWithValue(e.Name, e), "the chart's %s", e.Name)
 	}
 	Expect(env[desired.EnvIsBehindProxy].Value).To(Equal("true"))
-	Expect(env[desired.EnvAllowedHosts].Value).To(Equal("posthog.example.com"))
+	Expect(env[desired.EnvAllowedHosts].Value).To(Equal(hostFor(ns)))
 	Expect(env[desired.EnvTrustedProxies].ValueFrom.ConfigMapKeyRef.Name).To(Equal("posthog-trusted-proxies"))
 	Expect(env[desired.EnvTrustedProxies].ValueFrom.ConfigMapKeyRef.Key).To(Equal(desired.TrustedProxiesKey))
 	Expect(env).NotTo(HaveKey(desired.EnvTrustAllProxies), "trust-all is off, so the variable must not exist at all")
@@ -216,7 +216,7 @@ func TestTLSTerminationSetsRedirectAndCookies(t *testing.T) {
 	Expect(k8sClient.Create(ctx, proxy)).To(Succeed())
 	key := client.ObjectKeyFromObject(proxy)
 	got := waitForCondition(t, key, proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
-	Expect(got.Status.URL).To(Equal("http://posthog.example.com"))
+	Expect(got.Status.URL).To(Equal("http://" + hostFor(ns)))
 	env := envOf(getDeployment(Default, ns, "posthog-web"), webContainer)
 	Expect(env[desired.EnvDisableSecureSSLRedirect].Value).To(Equal("true"))
 	Expect(env[desired.EnvSecureCookies].Value).To(Equal("false"))
@@ -301,12 +301,12 @@ func TestSecondProxyOnOneDeploymentIsRefused(t *testing.T) {
 	got := waitForCondition(t, client.ObjectKeyFromObject(second), proxyv1.ConditionStalled, metav1.ConditionTrue, proxyv1.ReasonTargetClaimed)
 	Expect(condition(got, proxyv1.ConditionTargetsReady).Message).To(ContainSubstring("already patched by PostHogProxy first"))
 	env := envOf(getDeployment(Default, ns, "posthog-web"), webContainer)
-	Expect(env[desired.EnvAllowedHosts].Value).To(Equal("posthog.example.com"), "the first one's settings stay")
+	Expect(env[desired.EnvAllowedHosts].Value).To(Equal(hostFor(ns)), "the first one's settings stay")
 
 	// Deleting the refused one takes nothing from the first one's patch.
 	deleteAndWaitGone(t, second)
 	env = envOf(getDeployment(Default, ns, "posthog-web"), webContainer)
-	Expect(env[desired.EnvAllowedHosts].Value).To(Equal("posthog.example.com"))
+	Expect(env[desired.EnvAllowedHosts].Value).To(Equal(hostFor(ns)))
 }
 
 // Removing a target from the spec takes the patch back from it.

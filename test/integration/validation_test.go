@@ -8,7 +8,9 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 )
@@ -200,6 +202,49 @@ func TestValidationRulesRejectBadInputWithTheirMessage(t *testing.T) {
 				p.Spec.Ingress.Annotations[fmt.Sprintf("example.com/a%d", i)] = "x"
 			}
 		}, "spec.ingress.annotations: Too many: 33: must have at most 32 items"},
+		{"configuration snippet annotation", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/configuration-snippet": "more_set_headers x;"}
+		}, "spec.ingress.annotations must not inject configuration into the ingress controller: *-snippet annotations"},
+		{"server snippet annotation, any case", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/Server-Snippet": "x"}
+		}, "spec.ingress.annotations must not inject configuration"},
+		{"haproxy backend snippet", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]string{"haproxy.org/backend-config-snippet": "x"}
+		}, "spec.ingress.annotations must not inject configuration"},
+		{"nginx mirror target", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/mirror-target": "http://x"}
+		}, "spec.ingress.annotations must not inject configuration"},
+		{"unknown ingress controller", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Controller = "envoy"
+		}, `spec.ingress.controller: Unsupported value: "envoy"`},
+		{"private Ingress without Split", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Private = &proxyv1.PrivateIngress{ClassName: "internal"}
+		}, "spec.ingress.private is only used when spec.ingress.exposure is Split"},
+		{"source ranges a controller cannot enforce", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Exposure = proxyv1.ExposeSplit
+			p.Spec.Ingress.Controller = proxyv1.ControllerTraefik
+			p.Spec.Ingress.Private = &proxyv1.PrivateIngress{SourceRanges: []proxyv1.SourceRange{"10.0.0.0/8"}}
+		}, "spec.ingress.private.sourceRanges cannot be enforced by an annotation with controller traefik, gce or generic"},
+		{"bad source range", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Exposure = proxyv1.ExposeSplit
+			p.Spec.Ingress.Controller = proxyv1.ControllerNginx
+			p.Spec.Ingress.Private = &proxyv1.PrivateIngress{SourceRanges: []proxyv1.SourceRange{"10.1.2.3/8"}}
+		}, "spec.ingress.private.sourceRanges entries must be networks written with their network address"},
+		{"public path with a wildcard", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.PublicPaths = []proxyv1.PublicPath{"/api/*"}
+		}, "spec.ingress.publicPaths entries must be paths such as /api/surveys"},
+		{"public path with ..", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.PublicPaths = []proxyv1.PublicPath{"/static/../admin"}
+		}, "spec.ingress.publicPaths entries must not contain '.' or '..' segments"},
+		{"body size too small", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.MaxBodySize = ptr.To(resource.MustParse("512Ki"))
+		}, "spec.ingress.maxBodySize must be more than 1Mi and at most 1Gi"},
+		{"cert-manager without TLS at the Ingress", func(p *proxyv1.PostHogProxy) {
+			p.Spec.TLS = proxyv1.TLS{Termination: proxyv1.TLSNone, CertManager: &proxyv1.CertManagerIssuer{Name: "letsencrypt"}}
+		}, "spec.tls.certManager is only used when spec.tls.termination is Ingress"},
+		{"unknown siteURL policy", func(p *proxyv1.PostHogProxy) {
+			p.Spec.SiteURL = "Custom"
+		}, `spec.siteURL: Unsupported value: "Custom"`},
 		{"unknown allowedHosts policy", func(p *proxyv1.PostHogProxy) {
 			p.Spec.AllowedHosts = "Any"
 		}, `spec.allowedHosts: Unsupported value: "Any"`},
@@ -242,6 +287,18 @@ func TestValidationAcceptsGoodInputAndDefaults(t *testing.T) {
 		{"only a Service", func(p *proxyv1.PostHogProxy) {
 			p.Spec.TrustedProxies.Addresses = nil
 			p.Spec.TrustedProxies.Services = []proxyv1.ServiceReference{{Namespace: "ingress-nginx", Name: "ingress-nginx-controller"}}
+		}},
+		{"Split with source ranges on nginx, cert-manager, extra public paths", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Exposure = proxyv1.ExposeSplit
+			p.Spec.Ingress.Controller = proxyv1.ControllerNginx
+			p.Spec.Ingress.Private = &proxyv1.PrivateIngress{ClassName: "nginx-internal", SourceRanges: []proxyv1.SourceRange{"10.0.0.0/8", "2001:db8::/32"}}
+			p.Spec.Ingress.PublicPaths = []proxyv1.PublicPath{"/api/surveys/", "/static/toolbar.js"}
+			p.Spec.Ingress.MaxBodySize = ptr.To(resource.MustParse("64Mi"))
+			p.Spec.TLS.CertManager = &proxyv1.CertManagerIssuer{Name: "letsencrypt"}
+		}},
+		{"alb with TLS at the Ingress and no Secret (ACM)", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Controller = proxyv1.ControllerALB
+			p.Spec.TLS = proxyv1.TLS{Termination: proxyv1.TLSAtIngress}
 		}},
 		{"rollout window 0", func(p *proxyv1.PostHogProxy) {
 			p.Spec.TrustedProxies.Rollout.Window = &metav1.Duration{}
