@@ -248,6 +248,7 @@ type TrustedProxies struct {
 
 	// rollout says how changes of the list reach PostHog's pods.
 	// +optional
+	// +kubebuilder:default={}
 	Rollout RolloutPolicy `json:"rollout,omitempty"`
 }
 
@@ -387,7 +388,7 @@ type IngressSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 317 && k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'))",message="spec.ingress.annotations keys must be annotation names such as nginx.ingress.kubernetes.io/proxy-body-size: an optional DNS prefix and '/', then letters, digits, '-', '_' or '.'"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.split('/')[k.split('/').size() - 1].size() <= 63 && (k.split('/').size() == 1 || k.split('/')[0].size() <= 253))",message="spec.ingress.annotations keys must have a name of at most 63 characters after the '/' and a prefix of at most 253 characters before it"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 1024)",message="spec.ingress.annotations values must be at most 1024 characters, so that all of them fit the API server's limit for an object's annotations"
-	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.lowerAscii().matches('snippets?$') && !(k.lowerAscii() in ['nginx.ingress.kubernetes.io/auth-tls-match-cn', 'nginx.ingress.kubernetes.io/mirror-target', 'nginx.ingress.kubernetes.io/mirror-host']))",message="spec.ingress.annotations must not inject configuration into the ingress controller: *-snippet annotations and nginx.ingress.kubernetes.io/auth-tls-match-cn, mirror-target and mirror-host are refused (the CVE-2021-25742 and CVE-2025-1974 family); use the controller's own settings instead"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.lowerAscii().matches('snippets?$') && !(k.lowerAscii() in ['nginx.ingress.kubernetes.io/auth-tls-match-cn', 'nginx.ingress.kubernetes.io/mirror-target', 'nginx.ingress.kubernetes.io/mirror-host', 'nginx.ingress.kubernetes.io/auth-url']))",message="spec.ingress.annotations must not inject configuration into the ingress controller: *-snippet annotations and nginx.ingress.kubernetes.io/auth-tls-match-cn, auth-url, mirror-target and mirror-host are refused (the CVE-2021-25742 and CVE-2025-1974 family); use the controller's own settings instead"
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 

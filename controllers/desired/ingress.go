@@ -23,10 +23,17 @@ const (
 const PublicPathsVersion = "posthog-2025.11"
 
 var (
-	// publicEndpoints match themselves and everything below them.
-	publicEndpoints = []string{"/array", "/batch", "/capture", "/decide", "/e", "/engage", "/flags", "/i", "/s", "/track"}
-	// publicFiles match exactly.
-	publicFiles = []string{"/static/array.js", "/static/recorder-v2.js", "/static/recorder.js", "/static/surveys.js"}
+	// publicEndpoints match themselves and everything below them: the
+	// guide's ingestion, recording and flag endpoints, and what newer SDKs
+	// call (/i for events, /flags, /array for remote config, the surveys
+	// and early access APIs they read with the project token).
+	publicEndpoints = []string{"/api/early_access_features", "/api/surveys", "/array", "/batch", "/capture", "/decide",
+		"/e", "/engage", "/flags", "/i", "/s", "/track"}
+	// publicFiles match exactly: the guide's loaders, and the chunks newer
+	// SDKs load lazily.
+	publicFiles = []string{"/static/array.js", "/static/dead-clicks-autocapture.js", "/static/exception-autocapture.js",
+		"/static/lazy-recorder.js", "/static/recorder-v2.js", "/static/recorder.js", "/static/surveys.js",
+		"/static/tracing-headers.js", "/static/web-vitals.js"}
 )
 
 // IngressPlan is one Ingress the operator keeps, before it becomes an

@@ -113,8 +113,10 @@ func TestIngressPlansPerExposure(t *testing.T) {
 func TestPublicPathsMatchWholeSegments(t *testing.T) {
 	proxy := ingressProxy(proxyv1.ExposePublicOnly, proxyv1.ControllerNginx, proxyv1.TLSAtIngress)
 	plan := IngressPlans(proxy)[0]
-	wantPaths := []string{"/api/surveys", "/array", "/batch", "/capture", "/decide", "/e", "/engage", "/flags", "/i", "/s",
-		"/static/array.js", "/static/recorder-v2.js", "/static/recorder.js", "/static/surveys.js", "/static/toolbar.js", "/track"}
+	wantPaths := []string{"/api/early_access_features", "/api/surveys", "/array", "/batch", "/capture", "/decide", "/e", "/engage",
+		"/flags", "/i", "/s", "/static/array.js", "/static/dead-clicks-autocapture.js", "/static/exception-autocapture.js",
+		"/static/lazy-recorder.js", "/static/recorder-v2.js", "/static/recorder.js", "/static/surveys.js", "/static/toolbar.js",
+		"/static/tracing-headers.js", "/static/web-vitals.js", "/track"}
 	if !slices.Equal(plan.Paths, wantPaths) {
 		t.Fatalf("paths = %v, want %v", plan.Paths, wantPaths)
 	}
@@ -135,6 +137,7 @@ func TestPublicPathsMatchWholeSegments(t *testing.T) {
 			"/decide/": true, "/array/phc_123/config.js": true,
 			"/static/array.js": true, "/static/array.jsx": false, "/static/array.js/x": false, "/static/other.js": false,
 			"/api/surveys": true, "/api/surveys/42": true, "/api/projects": false, "/": false, "/login": false,
+			"/static/lazy-recorder.js": true, "/static/main.js": false, "/api/early_access_features/": true,
 		} {
 			if got := matches(preset, request); got != want {
 				t.Errorf("globPaths=%v: %s matched = %v, want %v", preset.globPaths, request, got, want)

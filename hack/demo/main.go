@@ -225,7 +225,7 @@ func deleteAndCompare(ctx context.Context, k kube, before string) error {
 
 const (
 	generation     = `jsonpath=Deployment generation (one more per pod-template change): {.metadata.generation}{"\n"}`
-	rolloutColumns = `jsonpath=hash:        {.status.trustedProxies.hash}{"\n"}rolledHash:  {.status.trustedProxies.rolledHash}{"\n"}leaving:     {.status.trustedProxies.leaving}{"\n"}lastRollout: {.status.trustedProxies.lastRollout}{"\n"}Reconciling: {.status.conditions[?(@.type=="Reconciling")].message}{"\n"}`
+	rolloutColumns = `jsonpath=hash:        {.status.trustedProxies.hash}{"\n"}rolledHash:  {.status.trustedProxies.rolledHash}{"\n"}leaving:     {.status.trustedProxies.leaving}{"\n"}lastRollout: {.status.trustedProxies.lastRollout}{"\n"}Reconciling (absent once nothing waits): {.status.conditions[?(@.type=="Reconciling")].message}{"\n"}`
 	envColumns     = `jsonpath={range .spec.template.spec.containers[?(@.name=="posthog-web")].env[*]}{.name}{"\t"}{.value}{.valueFrom}{"\n"}{end}`
 	annotations    = `jsonpath=Deployment annotations: {.metadata.annotations}{"\n"}pod template annotations: {.spec.template.metadata.annotations}{"\n"}`
 )

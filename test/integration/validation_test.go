@@ -211,6 +211,9 @@ func TestValidationRulesRejectBadInputWithTheirMessage(t *testing.T) {
 		{"haproxy backend snippet", func(p *proxyv1.PostHogProxy) {
 			p.Spec.Ingress.Annotations = map[string]string{"haproxy.org/backend-config-snippet": "x"}
 		}, "spec.ingress.annotations must not inject configuration"},
+		{"nginx auth-url", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/auth-url": "http://x"}
+		}, "spec.ingress.annotations must not inject configuration"},
 		{"nginx mirror target", func(p *proxyv1.PostHogProxy) {
 			p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/mirror-target": "http://x"}
 		}, "spec.ingress.annotations must not inject configuration"},
