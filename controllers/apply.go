@@ -83,9 +83,15 @@ func conflictProblem(deployment *appsv1.Deployment, err error) *desired.Problem 
 	if len(fields) == 0 {
 		return nil
 	}
+	hint := "remove that variable from the other tool's manifest"
+	for env, field := range map[string]string{desired.EnvSiteURL: "spec.siteURL", desired.EnvAllowedHosts: "spec.allowedHosts"} {
+		if strings.Contains(strings.Join(fields, " "), `env[name="`+env+`"]`) {
+			hint += fmt.Sprintf(", or set %s to Unmanaged to leave %s to it", field, env)
+		}
+	}
 	return &desired.Problem{
 		Reason: proxyv1.ReasonFieldConflict,
-		Message: fmt.Sprintf("Deployment %s: another field manager owns %s; the operator does not overwrite it: remove that variable from the other tool's manifest",
-			deployment.Name, strings.Join(fields, ", ")),
+		Message: fmt.Sprintf("Deployment %s: another field manager owns %s; the operator does not overwrite it: %s",
+			deployment.Name, strings.Join(fields, ", "), hint),
 	}
 }

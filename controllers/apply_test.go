@@ -43,7 +43,8 @@ func TestConflictProblemNamesFieldAndManager(t *testing.T) {
 	}}
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "posthog-web"}}
 	p := conflictProblem(d, conflict)
-	if p == nil || p.Reason != proxyv1.ReasonFieldConflict || !strings.Contains(p.Message, `env[name="ALLOWED_HOSTS"].value (conflict with "helm"`) {
+	if p == nil || p.Reason != proxyv1.ReasonFieldConflict || !strings.Contains(p.Message, `env[name="ALLOWED_HOSTS"].value (conflict with "helm"`) ||
+		!strings.Contains(p.Message, "or set spec.allowedHosts to Unmanaged") {
 		t.Errorf("conflictProblem = %+v", p)
 	}
 	if p := conflictProblem(d, apierrors.NewConflict(schema.GroupResource{Resource: "deployments"}, "posthog-web", errors.New("resourceVersion"))); p != nil {

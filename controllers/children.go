@@ -28,35 +28,35 @@ func (r *PostHogProxyReconciler) applyConfigMap(ctx context.Context, proxy *prox
 	})
 }
 
-// applyIngresses applies the planned Ingresses, or none when another
-// PostHogProxy holds one of the hosts, and deletes the operator's Ingresses
-// of this PostHogProxy that are no longer planned (a change of exposure).
+// applyIngresses applies the planned Ingresses for the hosts this
+// PostHogProxy may serve, private first and stopping at the first failure
+// (so a failed switch to Split never leaves the app unserved), then deletes
+// its Ingresses that are no longer planned. It returns the plans it
+// applied, nil when it could not apply them.
 func (r *PostHogProxyReconciler) applyIngresses(ctx context.Context, proxy *proxyv1.PostHogProxy) ([]desired.IngressPlan, error) {
 	all := &proxyv1.PostHogProxyList{}
 	if err := r.Client.List(ctx, all); err != nil {
 		return nil, err
 	}
-	var plans []desired.IngressPlan
-	conflict := desired.HostConflict(proxy, all.Items)
-	if conflict == nil {
-		plans = desired.IngressPlans(proxy)
-	}
-	var errs []error
+	hosts, conflict := desired.ServedHosts(proxy, all.Items)
+	plans := desired.IngressPlans(proxy, hosts)
 	for _, plan := range plans {
 		live := &networkingv1.Ingress{}
-		errs = append(errs, r.applyChild(ctx, proxy, "Ingress", plan.Name, live, desired.Ingress(proxy, plan), func() runtime.ApplyConfiguration {
+		err := r.applyChild(ctx, proxy, "Ingress", plan.Name, live, desired.Ingress(proxy, plan), func() runtime.ApplyConfiguration {
 			owned, err := networkingv1ac.ExtractIngress(live, desired.FieldManager)
 			return extracted(ctx, owned, err)
-		}))
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	errs = append(errs, r.deleteStaleIngresses(ctx, proxy, plans))
-	if conflict != nil {
-		return nil, errors.Join(append([]error{conflict}, errs...)...)
-	}
-	if err := firstProblem(errs); err != nil {
+	if err := r.deleteStaleIngresses(ctx, proxy, plans); err != nil {
 		return nil, err
 	}
-	return plans, errors.Join(errs...)
+	if conflict != nil {
+		return plans, conflict
+	}
+	return plans, nil
 }
 
 func (r *PostHogProxyReconciler) deleteStaleIngresses(ctx context.Context, proxy *proxyv1.PostHogProxy, keep []desired.IngressPlan) error {
@@ -74,18 +74,6 @@ func (r *PostHogProxyReconciler) deleteStaleIngresses(ctx context.Context, proxy
 		errs = append(errs, client.IgnoreNotFound(r.Client.Delete(ctx, ing, client.Preconditions{UID: &ing.UID})))
 	}
 	return errors.Join(errs...)
-}
-
-// firstProblem is the first error that is a problem for a person, so that
-// it is reported as one and not retried.
-func firstProblem(errs []error) error {
-	for _, err := range errs {
-		var p *desired.Problem
-		if errors.As(err, &p) {
-			return p
-		}
-	}
-	return nil
 }
 
 // applyChild applies an object the operator owns. A hand edit of the

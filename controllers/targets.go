@@ -48,7 +48,7 @@ func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1
 	}
 	owned, err := appsv1ac.ExtractDeployment(deployment, desired.FieldManager)
 	current := extracted(ctx, owned, err)
-	want := desired.DeploymentPatch(proxy, target.Name, containers, listHash)
+	want := desired.DeploymentPatch(proxy, target.Name, containers, listHash, desired.SharedEnv(proxy, deployment, containers, owned))
 	err = rejected("Deployment", target.Name, applyIfChanged(ctx, r.Client, want, current))
 	if problem := conflictProblem(deployment, err); problem != nil {
 		result.Problem = problem

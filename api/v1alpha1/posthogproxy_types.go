@@ -324,6 +324,7 @@ type RolloutPolicy struct {
 
 // IngressSpec describes the Ingresses in front of PostHog.
 // +kubebuilder:validation:XValidation:rule="self.exposure == 'Split' || !has(self.private)",message="spec.ingress.private is only used when spec.ingress.exposure is Split: remove it, or set exposure to Split"
+// +kubebuilder:validation:XValidation:rule="self.exposure != 'Split' || (has(self.private) && (has(self.private.className) || has(self.private.sourceRanges)))",message="spec.ingress.exposure Split needs spec.ingress.private.className (an internal ingress controller) or private.sourceRanges: otherwise the private Ingress is as public as the other"
 // +kubebuilder:validation:XValidation:rule="!has(self.private) || !has(self.private.sourceRanges) || !(self.controller in ['traefik', 'gce', 'generic'])",message="spec.ingress.private.sourceRanges cannot be enforced by an annotation with controller traefik, gce or generic: restrict the private Ingress on the controller (a middleware, a security policy, a network policy), or use controller nginx, haproxy or alb"
 type IngressSpec struct {
 	// className is the IngressClass that serves the Ingress. When omitted,
@@ -387,10 +388,17 @@ type IngressSpec struct {
 	// +kubebuilder:validation:MaxProperties=32
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 317 && k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'))",message="spec.ingress.annotations keys must be annotation names such as nginx.ingress.kubernetes.io/proxy-body-size: an optional DNS prefix and '/', then letters, digits, '-', '_' or '.'"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.split('/')[k.split('/').size() - 1].size() <= 63 && (k.split('/').size() == 1 || k.split('/')[0].size() <= 253))",message="spec.ingress.annotations keys must have a name of at most 63 characters after the '/' and a prefix of at most 253 characters before it"
-	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 1024)",message="spec.ingress.annotations values must be at most 1024 characters, so that all of them fit the API server's limit for an object's annotations"
-	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.lowerAscii().matches('snippets?$') && !(k.lowerAscii() in ['nginx.ingress.kubernetes.io/auth-tls-match-cn', 'nginx.ingress.kubernetes.io/mirror-target', 'nginx.ingress.kubernetes.io/mirror-host', 'nginx.ingress.kubernetes.io/auth-url']))",message="spec.ingress.annotations must not inject configuration into the ingress controller: *-snippet annotations and nginx.ingress.kubernetes.io/auth-tls-match-cn, auth-url, mirror-target and mirror-host are refused (the CVE-2021-25742 and CVE-2025-1974 family); use the controller's own settings instead"
-	Annotations map[string]string `json:"annotations,omitempty"`
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.lowerAscii().matches('snippets?$|(^|/)config-(backend|defaults|frontend|global|sections|tcp|proxy)|(^|/)(auth-tls-match-cn|auth-url|mirror-target|mirror-host|mirror-uri|use-regex)$'))",message="spec.ingress.annotations must not inject configuration into the ingress controller or change how it matches paths: *-snippet and config-* annotations, and auth-tls-match-cn, auth-url, mirror-target, mirror-host, mirror-uri and use-regex are refused (the CVE-2021-25742 and CVE-2025-1974 family); use the controller's own settings instead"
+	Annotations map[string]AnnotationValue `json:"annotations,omitempty"`
 }
+
+// AnnotationValue is the value of an annotation: at most 1024 characters,
+// so that all of them fit the API server's limit for an object's
+// annotations, and no control characters, which could carry configuration
+// into the controller.
+// +kubebuilder:validation:MaxLength=1024
+// +kubebuilder:validation:XValidation:rule="!self.matches('[\\x00-\\x1f\\x7f]')",message="spec.ingress.annotations values must not contain control characters such as newlines: they could carry configuration into the ingress controller"
+type AnnotationValue string
 
 // IngressController names an ingress controller preset.
 // +kubebuilder:validation:Enum=nginx;traefik;haproxy;alb;gce;generic
@@ -446,6 +454,7 @@ type PrivateIngress struct {
 // +kubebuilder:validation:MinLength=9
 // +kubebuilder:validation:MaxLength=49
 // +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).masked() == cidr(self)",message="spec.ingress.private.sourceRanges entries must be networks written with their network address, such as 10.0.0.0/8 or 2001:db8::/32"
+// +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() > 0",message="spec.ingress.private.sourceRanges must not hold a /0 network: it lets everyone in; use exposure All if that is meant"
 type SourceRange string
 
 // BackendService is a Service and one of its ports.
@@ -600,6 +609,9 @@ type IngressStatus struct {
 	// role is public (the endpoints PostHog's SDKs call), private (the app
 	// and API) or all.
 	Role string `json:"role"`
+	// hosts it serves: the spec's, less any another PostHogProxy holds.
+	// +listType=atomic
+	Hosts []string `json:"hosts"`
 	// paths it serves: "/" for everything, or the public endpoints.
 	// +listType=atomic
 	Paths []string `json:"paths"`
@@ -628,6 +640,7 @@ type TargetStatus struct {
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Proxies",type=integer,JSONPath=`.status.trustedProxies.count`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.tls.certManager) || has(self.spec.tls.secretName)",message="spec.tls.certManager needs spec.tls.secretName: cert-manager issues the certificate into that Secret"
 // +kubebuilder:validation:XValidation:rule="self.spec.tls.termination != 'Ingress' || has(self.spec.tls.secretName) || self.spec.ingress.controller == 'alb'",message="spec.tls.secretName is required when spec.tls.termination is Ingress: name the Secret (type kubernetes.io/tls) that holds the certificate for spec.hosts (with controller alb the certificate comes from ACM and no Secret is needed)"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="metadata.name must be at most 63 characters: it names the generated Ingress and ConfigMap and is used as a label value"
 type PostHogProxy struct {

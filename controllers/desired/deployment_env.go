@@ -95,11 +95,19 @@ func ConfigHash(env []*corev1ac.EnvVarApplyConfiguration, listHash string) strin
 // fields, and applying the bare name takes all of it back.
 // listHash is the hash of the list the pods are to run with (see
 // PlanRollout).
-func DeploymentPatch(proxy *proxyv1.PostHogProxy, deployment string, containers []string, listHash string) *appsv1ac.DeploymentApplyConfiguration {
+// shared are the variables, per container, left to another writer (see
+// SharedEnv).
+func DeploymentPatch(proxy *proxyv1.PostHogProxy, deployment string, containers []string, listHash string, shared map[string]map[string]bool) *appsv1ac.DeploymentApplyConfiguration {
 	env := Env(proxy)
 	podSpec := corev1ac.PodSpec()
 	for _, name := range containers {
-		podSpec.WithContainers(corev1ac.Container().WithName(name).WithEnv(env...))
+		var own []*corev1ac.EnvVarApplyConfiguration
+		for _, e := range env {
+			if !shared[name][*e.Name] {
+				own = append(own, e)
+			}
+		}
+		podSpec.WithContainers(corev1ac.Container().WithName(name).WithEnv(own...))
 	}
 	return appsv1ac.Deployment(deployment, proxy.Namespace).
 		WithAnnotations(map[string]string{PatchedByAnnotation: proxy.Name}).

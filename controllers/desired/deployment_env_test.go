@@ -221,7 +221,7 @@ func TestDeploymentPatch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			list := mustList(t, tt.addresses...)
 
-			got := DeploymentPatch(tt.proxy, "posthog-web", tt.containers, list.Hash())
+			got := DeploymentPatch(tt.proxy, "posthog-web", tt.containers, list.Hash(), nil)
 
 			var containers []string
 			for _, c := range tt.containers {

@@ -2,6 +2,7 @@ package desired
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -41,23 +42,29 @@ var (
 type IngressPlan struct {
 	Name  string
 	Role  string
+	Hosts []string
 	Paths []string
 }
 
 // IngressPlans are the Ingresses a PostHogProxy calls for, private first:
 // switching to Split creates the private Ingress before the public one
 // stops serving the app.
-func IngressPlans(proxy *proxyv1.PostHogProxy) []IngressPlan {
+// Hosts are the hosts it may serve (see ServedHosts); with none, it keeps
+// no Ingress.
+func IngressPlans(proxy *proxyv1.PostHogProxy, hosts []string) []IngressPlan {
+	if len(hosts) == 0 {
+		return nil
+	}
 	switch exposure(proxy) {
 	case proxyv1.ExposePublicOnly:
-		return []IngressPlan{{Name: IngressName(proxy), Role: RolePublic, Paths: PublicPaths(proxy)}}
+		return []IngressPlan{{Name: IngressName(proxy), Role: RolePublic, Hosts: hosts, Paths: PublicPaths(proxy)}}
 	case proxyv1.ExposeSplit:
 		return []IngressPlan{
-			{Name: PrivateIngressName(proxy), Role: RolePrivate, Paths: []string{"/"}},
-			{Name: IngressName(proxy), Role: RolePublic, Paths: PublicPaths(proxy)},
+			{Name: PrivateIngressName(proxy), Role: RolePrivate, Hosts: hosts, Paths: []string{"/"}},
+			{Name: IngressName(proxy), Role: RolePublic, Hosts: hosts, Paths: PublicPaths(proxy)},
 		}
 	default:
-		return []IngressPlan{{Name: IngressName(proxy), Role: RoleAll, Paths: []string{"/"}}}
+		return []IngressPlan{{Name: IngressName(proxy), Role: RoleAll, Hosts: hosts, Paths: []string{"/"}}}
 	}
 }
 
@@ -104,7 +111,7 @@ func Ingress(proxy *proxyv1.PostHogProxy, plan IngressPlan) *networkingv1ac.Ingr
 				WithPath(rule.path).WithPathType(rule.pathType).WithBackend(backend(spec.Ingress.Service)))
 		}
 	}
-	hosts := hostStrings(proxy)
+	hosts := plan.Hosts
 	for _, host := range hosts {
 		ingSpec.WithRules(networkingv1ac.IngressRule().WithHost(host).
 			WithHTTP(networkingv1ac.HTTPIngressRuleValue().WithPaths(httpPaths...)))
@@ -127,7 +134,8 @@ func className(proxy *proxyv1.PostHogProxy, role string) string {
 }
 
 // ingressAnnotations are the preset's annotations for a role, then the
-// cert-manager issuer, then the spec's own, which win on a shared key.
+// cert-manager issuer, then the spec's own, which win on a shared key
+// except on the private Ingress.
 func ingressAnnotations(proxy *proxyv1.PostHogProxy, role string) map[string]string {
 	out := presetFor(proxy).annotations(proxy, role)
 	if cm := proxy.Spec.TLS.CertManager; cm != nil && proxy.Spec.TLS.Termination == proxyv1.TLSAtIngress {
@@ -137,8 +145,14 @@ func ingressAnnotations(proxy *proxyv1.PostHogProxy, role string) map[string]str
 		}
 		out[key] = cm.Name
 	}
+	preset := maps.Clone(out)
 	for k, v := range proxy.Spec.Ingress.Annotations {
-		out[k] = v
+		out[k] = string(v)
+	}
+	if role == RolePrivate {
+		// On the private Ingress the preset's annotations are what keeps
+		// it private (scheme, source ranges): no annotation overrides them.
+		maps.Copy(out, preset)
 	}
 	return out
 }
@@ -167,38 +181,61 @@ type pathRule struct {
 	pathType networkingv1.PathType
 }
 
-// HostConflict is a problem when another PostHogProxy, in any namespace,
-// serves one of the hosts and wins: the one created first, then the first
-// by namespace and name. Ingress controllers merge the rules of every
-// Ingress for a host, so two would fight; the loser keeps no Ingress.
-func HostConflict(proxy *proxyv1.PostHogProxy, all []proxyv1.PostHogProxy) *Problem {
-	for _, other := range all {
-		if other.UID == proxy.UID || !other.DeletionTimestamp.IsZero() || !earlier(&other, proxy) {
-			continue
-		}
-		for _, h := range proxy.Spec.Hosts {
-			if slices.Contains(other.Spec.Hosts, h) {
-				return &Problem{proxyv1.ReasonHostConflict, fmt.Sprintf(
-					"host %s is already served by PostHogProxy %s/%s, created earlier; this one keeps no Ingress until that one lets the host go: remove the host from one of them",
-					h, other.Namespace, other.Name)}
+// ServedHosts are the hosts of a PostHogProxy it may serve, and a problem
+// naming those another PostHogProxy, in any namespace, holds. Ingress
+// controllers merge the rules of every Ingress for a host, so each host is
+// served by one PostHogProxy: the one that serves it now (by its status),
+// else the one created first, then the first by namespace and name. So a
+// host already served is never taken over by a later edit of another
+// resource, and losing one host costs no other.
+func ServedHosts(proxy *proxyv1.PostHogProxy, all []proxyv1.PostHogProxy) ([]string, *Problem) {
+	var served, lost []string
+	for _, host := range hostStrings(proxy) {
+		holder := proxy
+		for i := range all {
+			other := &all[i]
+			if other.UID == proxy.UID || !other.DeletionTimestamp.IsZero() ||
+				!slices.Contains(other.Spec.Hosts, proxyv1.Hostname(host)) {
+				continue
+			}
+			if wins(other, holder, host) {
+				holder = other
 			}
 		}
+		if holder == proxy {
+			served = append(served, host)
+		} else {
+			lost = append(lost, fmt.Sprintf("host %s is already served by PostHogProxy %s/%s", host, holder.Namespace, holder.Name))
+		}
 	}
-	return nil
+	if len(lost) == 0 {
+		return served, nil
+	}
+	return served, &Problem{proxyv1.ReasonHostConflict, strings.Join(lost, "; ") +
+		"; this one serves its other hosts only: remove the host from one of them"}
 }
 
-func earlier(a, b *proxyv1.PostHogProxy) bool {
+// wins says whether a holds a host against b: serving it beats not serving
+// it, then the earlier creation, then namespace and name.
+func wins(a, b *proxyv1.PostHogProxy, host string) bool {
+	if sa, sb := serves(a, host), serves(b, host); sa != sb {
+		return sa
+	}
 	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
 		return a.CreationTimestamp.Before(&b.CreationTimestamp)
 	}
 	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 }
 
+func serves(p *proxyv1.PostHogProxy, host string) bool {
+	return slices.ContainsFunc(p.Status.Ingresses, func(i proxyv1.IngressStatus) bool { return slices.Contains(i.Hosts, host) })
+}
+
 // IngressStatuses record the planned Ingresses and the paths they serve.
 func IngressStatuses(plans []IngressPlan) []proxyv1.IngressStatus {
 	out := make([]proxyv1.IngressStatus, len(plans))
 	for i, p := range plans {
-		out[i] = proxyv1.IngressStatus{Name: p.Name, Role: p.Role, Paths: p.Paths}
+		out[i] = proxyv1.IngressStatus{Name: p.Name, Role: p.Role, Hosts: p.Hosts, Paths: p.Paths}
 		if p.Role == RolePublic {
 			out[i].PathsVersion = PublicPathsVersion
 		}

@@ -52,8 +52,9 @@ func docsExample(t *testing.T, controller proxyv1.IngressController) string {
 	if proxy.Spec.Ingress.ClassName == "" {
 		proxy.Spec.Ingress.ClassName = string(controller)
 	}
-	if proxy.Spec.Ingress.Private != nil {
-		proxy.Spec.Ingress.Private.ClassName = map[proxyv1.IngressController]string{proxyv1.ControllerALB: "alb", proxyv1.ControllerGCE: "gce-internal"}[controller]
+	proxy.Spec.Ingress.Private.ClassName = map[proxyv1.IngressController]string{proxyv1.ControllerALB: "alb", proxyv1.ControllerGCE: "gce-internal"}[controller]
+	if proxy.Spec.Ingress.Private.ClassName == "" {
+		proxy.Spec.Ingress.Private.ClassName = string(controller) + "-internal"
 	}
 	if controller == proxyv1.ControllerALB {
 		proxy.Spec.TLS.SecretName = ""
@@ -64,7 +65,7 @@ func docsExample(t *testing.T, controller proxyv1.IngressController) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Example\n\nThis part of a `PostHogProxy` (exposure `Split`, TLS at the Ingress):\n\n```yaml\n%s```\n\nproduces these Ingresses (labels and owner reference left out):\n\n", spec)
-	for _, plan := range IngressPlans(proxy) {
+	for _, plan := range IngressPlans(proxy, hostStrings(proxy)) {
 		ing := Ingress(proxy, plan)
 		ing.Labels, ing.OwnerReferences = nil, nil
 		data, err := yaml.Marshal(ing)

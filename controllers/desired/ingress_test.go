@@ -60,7 +60,7 @@ func TestIngressGolden(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					proxy := ingressProxy(exposure, controller, termination)
 					var docs []string
-					for _, plan := range IngressPlans(proxy) {
+					for _, plan := range IngressPlans(proxy, hostStrings(proxy)) {
 						data, err := yaml.Marshal(Ingress(proxy, plan))
 						if err != nil {
 							t.Fatal(err)
@@ -100,7 +100,7 @@ func TestIngressPlansPerExposure(t *testing.T) {
 		proxy := newProxy()
 		proxy.Spec.Ingress.Exposure = tt.exposure
 		var got []string
-		for _, p := range IngressPlans(proxy) {
+		for _, p := range IngressPlans(proxy, hostStrings(proxy)) {
 			got = append(got, p.Name+":"+p.Role)
 		}
 		if !slices.Equal(got, tt.want) {
@@ -112,7 +112,7 @@ func TestIngressPlansPerExposure(t *testing.T) {
 // Public endpoints match /x and /x/... but never /xyz; files match exactly.
 func TestPublicPathsMatchWholeSegments(t *testing.T) {
 	proxy := ingressProxy(proxyv1.ExposePublicOnly, proxyv1.ControllerNginx, proxyv1.TLSAtIngress)
-	plan := IngressPlans(proxy)[0]
+	plan := IngressPlans(proxy, hostStrings(proxy))[0]
 	wantPaths := []string{"/api/early_access_features", "/api/surveys", "/array", "/batch", "/capture", "/decide", "/e", "/engage",
 		"/flags", "/i", "/s", "/static/array.js", "/static/dead-clicks-autocapture.js", "/static/exception-autocapture.js",
 		"/static/lazy-recorder.js", "/static/recorder-v2.js", "/static/recorder.js", "/static/surveys.js", "/static/toolbar.js",
@@ -120,27 +120,41 @@ func TestPublicPathsMatchWholeSegments(t *testing.T) {
 	if !slices.Equal(plan.Paths, wantPaths) {
 		t.Fatalf("paths = %v, want %v", plan.Paths, wantPaths)
 	}
-	matches := func(preset ingressPreset, request string) bool {
-		for _, p := range plan.Paths {
-			for _, rule := range preset.pathRules(p) {
-				if ingressMatches(rule, request) {
-					return true
-				}
+	// Each controller model: the Ingress API's element-wise Prefix, GCE's
+	// globs, and a plain string prefix (Traefik without
+	// strictPrefixMatching). The rules must hold under every one.
+	models := []struct {
+		name   string
+		preset ingressPreset
+		match  func(pathRule, string) bool
+	}{
+		{"Ingress API", ingressPresets[proxyv1.ControllerNginx], ingressMatches},
+		{"GCE globs", ingressPresets[proxyv1.ControllerGCE], ingressMatches},
+		{"string prefix", ingressPresets[proxyv1.ControllerTraefik], func(r pathRule, req string) bool {
+			if r.pathType == "Prefix" {
+				return strings.HasPrefix(req, r.path)
 			}
-		}
-		return false
+			return ingressMatches(r, req)
+		}},
 	}
-	for _, preset := range []ingressPreset{ingressPresets[proxyv1.ControllerNginx], ingressPresets[proxyv1.ControllerGCE]} {
+	for _, m := range models {
 		for request, want := range map[string]bool{
-			"/s": true, "/s/": true, "/s/abc": true, "/static": false, "/sx": false,
-			"/e": true, "/e/": true, "/engage": true, "/engagex": false, "/i/v0/e": true, "/flags": true, "/flags/": true,
+			"/s": true, "/s/": true, "/s/abc": true, "/static": false, "/sx": false, "/settings": false, "/signup": false,
+			"/e": true, "/e/": true, "/engage": true, "/engagex": false, "/events": false, "/exports": false,
+			"/i/v0/e": true, "/insights": false, "/flags": true, "/flags/": true, "/batch_exports": false,
 			"/decide/": true, "/array/phc_123/config.js": true,
 			"/static/array.js": true, "/static/array.jsx": false, "/static/array.js/x": false, "/static/other.js": false,
 			"/api/surveys": true, "/api/surveys/42": true, "/api/projects": false, "/": false, "/login": false,
 			"/static/lazy-recorder.js": true, "/static/main.js": false, "/api/early_access_features/": true,
 		} {
-			if got := matches(preset, request); got != want {
-				t.Errorf("globPaths=%v: %s matched = %v, want %v", preset.globPaths, request, got, want)
+			got := false
+			for _, p := range plan.Paths {
+				for _, rule := range m.preset.pathRules(p) {
+					got = got || m.match(rule, request)
+				}
+			}
+			if got != want {
+				t.Errorf("%s: %s matched = %v, want %v", m.name, request, got, want)
 			}
 		}
 	}
@@ -175,7 +189,7 @@ func TestIngressAnnotations(t *testing.T) {
 	})
 	t.Run("the user's annotation wins over the preset's", func(t *testing.T) {
 		p := ingressProxy(proxyv1.ExposeAll, proxyv1.ControllerNginx, proxyv1.TLSAtIngress)
-		p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/proxy-body-size": "100m"}
+		p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"nginx.ingress.kubernetes.io/proxy-body-size": "100m"}
 		if got := ingressAnnotations(p, RoleAll)["nginx.ingress.kubernetes.io/proxy-body-size"]; got != "100m" {
 			t.Errorf("proxy-body-size = %q, want the user's 100m", got)
 		}
@@ -210,7 +224,7 @@ func TestIngressAnnotations(t *testing.T) {
 	})
 }
 
-func TestHostConflict(t *testing.T) {
+func TestServedHosts(t *testing.T) {
 	at := func(name, ns string, minute int, hosts ...proxyv1.Hostname) proxyv1.PostHogProxy {
 		p := newProxy()
 		p.Name, p.Namespace, p.UID = name, ns, types.UID("uid-"+typesUID(ns, name))
@@ -218,29 +232,64 @@ func TestHostConflict(t *testing.T) {
 		p.Spec.Hosts = hosts
 		return *p
 	}
+	serving := func(p proxyv1.PostHogProxy, hosts ...string) proxyv1.PostHogProxy {
+		p.Status.Ingresses = []proxyv1.IngressStatus{{Name: p.Name, Role: RoleAll, Hosts: hosts, Paths: []string{"/"}}}
+		return p
+	}
 	me := at("posthog", "analytics", 5, "posthog.example.com", "eu.posthog.example.com")
 	for _, tt := range []struct {
-		name   string
-		others []proxyv1.PostHogProxy
-		want   string
+		name       string
+		me         proxyv1.PostHogProxy
+		others     []proxyv1.PostHogProxy
+		wantServed []string
+		wantLost   string
 	}{
-		{"alone", nil, ""},
-		{"another host", []proxyv1.PostHogProxy{at("other", "x", 1, "other.example.com")}, ""},
-		{"an older one holds a host", []proxyv1.PostHogProxy{at("old", "team-a", 1, "eu.posthog.example.com")},
-			"host eu.posthog.example.com is already served by PostHogProxy team-a/old"},
-		{"a younger one does not win", []proxyv1.PostHogProxy{at("young", "team-b", 9, "posthog.example.com")}, ""},
-		{"same age: the first by namespace/name", []proxyv1.PostHogProxy{at("a", "aaa", 5, "posthog.example.com")},
-			"already served by PostHogProxy aaa/a"},
+		{"alone", me, nil, []string{"posthog.example.com", "eu.posthog.example.com"}, ""},
+		{"another host", me, []proxyv1.PostHogProxy{at("other", "x", 1, "other.example.com")},
+			[]string{"posthog.example.com", "eu.posthog.example.com"}, ""},
+		{"an older one holds one host: the other host is still served", me, []proxyv1.PostHogProxy{at("old", "team-a", 1, "eu.posthog.example.com")},
+			[]string{"posthog.example.com"}, "host eu.posthog.example.com is already served by PostHogProxy team-a/old"},
+		{"a younger one does not win", me, []proxyv1.PostHogProxy{at("young", "team-b", 9, "posthog.example.com")},
+			[]string{"posthog.example.com", "eu.posthog.example.com"}, ""},
+		{"same age: the first by namespace/name", me, []proxyv1.PostHogProxy{at("a", "aaa", 5, "posthog.example.com")},
+			[]string{"eu.posthog.example.com"}, "already served by PostHogProxy aaa/a"},
+		{"serving beats age: an older one adding a host takes nothing", serving(me, "posthog.example.com"),
+			[]proxyv1.PostHogProxy{at("old", "team-a", 1, "posthog.example.com")},
+			[]string{"posthog.example.com", "eu.posthog.example.com"}, ""},
+		{"a younger one that serves the host keeps it", me,
+			[]proxyv1.PostHogProxy{serving(at("young", "team-b", 9, "posthog.example.com"), "posthog.example.com")},
+			[]string{"eu.posthog.example.com"}, "already served by PostHogProxy team-b/young"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got := HostConflict(&me, append(tt.others, me))
+			served, lost := ServedHosts(&tt.me, append(tt.others, tt.me))
+			if !slices.Equal(served, tt.wantServed) {
+				t.Errorf("served = %v, want %v", served, tt.wantServed)
+			}
 			switch {
-			case tt.want == "" && got != nil:
-				t.Errorf("conflict %q, want none", got.Message)
-			case tt.want != "" && (got == nil || got.Reason != proxyv1.ReasonHostConflict || !strings.Contains(got.Message, tt.want)):
-				t.Errorf("conflict = %+v, want HostConflict saying %q", got, tt.want)
+			case tt.wantLost == "" && lost != nil:
+				t.Errorf("conflict %q, want none", lost.Message)
+			case tt.wantLost != "" && (lost == nil || lost.Reason != proxyv1.ReasonHostConflict || !strings.Contains(lost.Message, tt.wantLost)):
+				t.Errorf("conflict = %+v, want HostConflict saying %q", lost, tt.wantLost)
 			}
 		})
+	}
+}
+
+// A chain: A holds h1; B wants h1 and h2; C wants h2. B serves h2 (it is
+// older than C), so h2 is served and C's message names who serves it.
+func TestServedHostsChain(t *testing.T) {
+	mk := func(name string, minute int, hosts ...proxyv1.Hostname) proxyv1.PostHogProxy {
+		p := newProxy()
+		p.Name, p.UID, p.CreationTimestamp, p.Spec.Hosts = name, types.UID(name), mTime(minute), hosts
+		return *p
+	}
+	a, b, c := mk("a", 1, "h1.example.com"), mk("b", 2, "h1.example.com", "h2.example.com"), mk("c", 3, "h2.example.com")
+	all := []proxyv1.PostHogProxy{a, b, c}
+	if served, _ := ServedHosts(&b, all); !slices.Equal(served, []string{"h2.example.com"}) {
+		t.Errorf("b serves %v, want h2 only", served)
+	}
+	if served, lost := ServedHosts(&c, all); len(served) != 0 || lost == nil || !strings.Contains(lost.Message, "served by PostHogProxy analytics/b") {
+		t.Errorf("c serves %v (%v), want nothing, told that b serves h2", served, lost)
 	}
 }
 

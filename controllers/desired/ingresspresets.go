@@ -45,11 +45,16 @@ func (p ingressPreset) pathRules(path string) []pathRule {
 		return []pathRule{{path, networkingv1.PathTypeImplementationSpecific}}
 	case p.globPaths:
 		return []pathRule{{path, networkingv1.PathTypeImplementationSpecific}, {path + "/*", networkingv1.PathTypeImplementationSpecific}}
-	case path != "/" && isFile(path):
+	case path == "/":
+		return []pathRule{{path, networkingv1.PathTypePrefix}}
+	case isFile(path):
 		return []pathRule{{path, networkingv1.PathTypeExact}}
 	default:
-		// Prefix matches by path element: /s matches /s and /s/x, not /sx.
-		return []pathRule{{path, networkingv1.PathTypePrefix}}
+		// The Ingress API's Prefix matches by path element, so /s alone would
+		// do; but some controllers (Traefik, unless strictPrefixMatching)
+		// compare strings, where /s also matches /settings. /s exactly and
+		// the prefix /s/ mean the same under both readings.
+		return []pathRule{{path, networkingv1.PathTypeExact}, {path + "/", networkingv1.PathTypePrefix}}
 	}
 }
 

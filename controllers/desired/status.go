@@ -79,6 +79,11 @@ func (o Outcome) RecheckAfter() time.Duration {
 	return next
 }
 
+func isHostConflict(err error) bool {
+	p, ok := asProblem(err)
+	return ok && p.Reason == proxyv1.ReasonHostConflict
+}
+
 func transient(err error) error {
 	if _, ok := asProblem(err); ok {
 		return nil
@@ -101,7 +106,8 @@ func Status(proxy *proxyv1.PostHogProxy, out Outcome) proxyv1.PostHogProxyStatus
 		URL:                URL(proxy),
 	}
 	st.TrustedProxies = trustedProxiesStatus(proxy, out)
-	if transient(out.Ingress) != nil {
+	if out.Ingress != nil && out.Ingresses == nil && !isHostConflict(out.Ingress) {
+		// Not applied: what was applied before still serves.
 		st.Ingresses = proxy.Status.Ingresses
 	} else {
 		st.Ingresses = IngressStatuses(out.Ingresses)
@@ -275,6 +281,9 @@ func ingressCondition(proxy *proxyv1.PostHogProxy, out Outcome) metav1.Condition
 	var names []string
 	for _, p := range out.Ingresses {
 		names = append(names, p.Name+" ("+p.Role+")")
+	}
+	if len(names) == 0 {
+		return condition(proxyv1.ConditionIngressReady, true, proxyv1.ReasonIngressApplied, "no Ingress is needed")
 	}
 	return condition(proxyv1.ConditionIngressReady, true, proxyv1.ReasonIngressApplied,
 		"Ingress "+strings.Join(names, ", ")+" matches the spec")

@@ -50,7 +50,7 @@ func outcomeFor(t *testing.T, proxy *proxyv1.PostHogProxy, out Outcome) Outcome 
 	}
 	out.Plan = PlanRollout(proxy, out.Proxies.List.Hash(), testNow)
 	if out.Ingress == nil {
-		out.Ingresses = IngressPlans(proxy)
+		out.Ingresses = IngressPlans(proxy, hostStrings(proxy))
 	}
 	return out
 }

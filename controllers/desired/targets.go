@@ -196,3 +196,69 @@ func ownsEnv(owned *appsv1ac.DeploymentApplyConfiguration, container, name strin
 	}
 	return false
 }
+
+// SharedEnv are, per container, the variables the operator leaves to
+// another writer because that writer already sets a value PostHog reads the
+// same way (TRUE for true, a trailing slash on SITE_URL, the same hosts in
+// another order): the operator does not fight over spelling. owned holds
+// what the operator applied before; a variable it owns stays its own.
+func SharedEnv(proxy *proxyv1.PostHogProxy, deployment *appsv1.Deployment, containers []string, owned *appsv1ac.DeploymentApplyConfiguration) map[string]map[string]bool {
+	want := map[string]string{}
+	for _, e := range Env(proxy) {
+		if e.Value != nil {
+			want[*e.Name] = *e.Value
+		}
+	}
+	out := map[string]map[string]bool{}
+	for _, c := range deployment.Spec.Template.Spec.Containers {
+		if !slices.Contains(containers, c.Name) {
+			continue
+		}
+		for _, e := range c.Env {
+			ours, ok := want[e.Name]
+			if !ok || e.ValueFrom != nil || e.Value == ours || ownsEnv(owned, c.Name, e.Name) || !sameToPostHog(e.Name, e.Value, ours) {
+				continue
+			}
+			if out[c.Name] == nil {
+				out[c.Name] = map[string]bool{}
+			}
+			out[c.Name][e.Name] = true
+		}
+	}
+	return out
+}
+
+// sameToPostHog says whether PostHog reads two values of a variable alike.
+func sameToPostHog(name, a, b string) bool {
+	switch name {
+	case EnvIsBehindProxy, EnvDisableSecureSSLRedirect, EnvSecureCookies:
+		return postHogBool(a) == postHogBool(b)
+	case EnvTrustAllProxies:
+		return (a != "") == (b != "")
+	case EnvSiteURL:
+		return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/")
+	case EnvAllowedHosts:
+		return slices.Equal(hostSet(a), hostSet(b))
+	}
+	return false
+}
+
+// postHogBool reads a boolean the way PostHog's settings do.
+func postHogBool(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "y", "yes", "t", "true", "on", "1":
+		return true
+	}
+	return false
+}
+
+func hostSet(v string) []string {
+	var out []string
+	for _, h := range strings.Split(v, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			out = append(out, h)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -358,3 +358,43 @@ func TestAdoptable(t *testing.T) {
 		})
 	}
 }
+
+func TestSharedEnvLeavesSameReadingValuesAlone(t *testing.T) {
+	proxy := newProxy()
+	withEnv := func(env ...corev1.EnvVar) *appsv1.Deployment {
+		c := containersNamed("web")
+		c[0].Env = env
+		return deployment(nil, c...)
+	}
+	ours := appsv1ac.Deployment("posthog-web", "analytics").WithSpec(appsv1ac.DeploymentSpec().WithTemplate(
+		corev1ac.PodTemplateSpec().WithSpec(corev1ac.PodSpec().WithContainers(
+			corev1ac.Container().WithName("web").WithEnv(corev1ac.EnvVar().WithName(EnvSiteURL).WithValue("https://posthog.example.com/"))))))
+	for _, tt := range []struct {
+		name  string
+		env   corev1.EnvVar
+		owned *appsv1ac.DeploymentApplyConfiguration
+		want  bool
+	}{
+		{"SITE_URL with a trailing slash", corev1.EnvVar{Name: EnvSiteURL, Value: "https://posthog.example.com/"}, nil, true},
+		{"SITE_URL of another host", corev1.EnvVar{Name: EnvSiteURL, Value: "https://old.example.com"}, nil, false},
+		{"IS_BEHIND_PROXY spelled TRUE", corev1.EnvVar{Name: EnvIsBehindProxy, Value: "TRUE"}, nil, true},
+		{"IS_BEHIND_PROXY off", corev1.EnvVar{Name: EnvIsBehindProxy, Value: "false"}, nil, false},
+		{"the same value: nothing to leave", corev1.EnvVar{Name: EnvIsBehindProxy, Value: "true"}, nil, false},
+		{"ALLOWED_HOSTS in another order", corev1.EnvVar{Name: EnvAllowedHosts, Value: " posthog.example.com ,"}, nil, true},
+		{"the operator's own value stays its own", corev1.EnvVar{Name: EnvSiteURL, Value: "https://posthog.example.com/"}, ours, false},
+		{"a variable the operator does not set", corev1.EnvVar{Name: "DEBUG", Value: "1"}, nil, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := SharedEnv(proxy, withEnv(tt.env), []string{"web"}, tt.owned)["web"][tt.env.Name]
+			if got != tt.want {
+				t.Errorf("shared = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	patch := DeploymentPatch(proxy, "posthog-web", []string{"web"}, "h", map[string]map[string]bool{"web": {EnvSiteURL: true}})
+	for _, e := range patch.Spec.Template.Spec.Containers[0].Env {
+		if *e.Name == EnvSiteURL {
+			t.Error("a shared SITE_URL is still in the patch")
+		}
+	}
+}

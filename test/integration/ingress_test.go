@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,7 +35,7 @@ func TestExposureModesAddAndRemoveIngresses(t *testing.T) {
 	ctx, ns := startWithPostHog(t)
 	proxy, key := createReady(t, sampleProxy(ns, "posthog"))
 	Expect(ingressNames(Default, ns)).To(ConsistOf("posthog"))
-	Expect(proxy.Status.Ingresses).To(Equal([]proxyv1.IngressStatus{{Name: "posthog", Role: "all", Paths: []string{"/"}}}))
+	Expect(proxy.Status.Ingresses).To(Equal([]proxyv1.IngressStatus{{Name: "posthog", Role: "all", Hosts: []string{hostFor(ns)}, Paths: []string{"/"}}}))
 
 	setExposure := func(e proxyv1.Exposure, private *proxyv1.PrivateIngress) *proxyv1.PostHogProxy {
 		p := getProxy(Default, key)
@@ -62,37 +64,57 @@ func TestExposureModesAddAndRemoveIngresses(t *testing.T) {
 	public := &networkingv1.Ingress{}
 	Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "posthog"}, public)).To(Succeed())
 	Expect(public.Spec.Rules[0].HTTP.Paths).To(HaveLen(1), "back to one rule for everything")
-	Expect(got.Status.Ingresses).To(Equal([]proxyv1.IngressStatus{{Name: "posthog", Role: "all", Paths: []string{"/"}}}))
+	Expect(got.Status.Ingresses).To(Equal([]proxyv1.IngressStatus{{Name: "posthog", Role: "all", Hosts: []string{hostFor(ns)}, Paths: []string{"/"}}}))
 }
 
-// Two PostHogProxies that claim one host: the older one serves it, every
-// time; the other says which one holds it, and takes over when it goes.
+// Two PostHogProxies that claim one host: the one that serves it keeps it,
+// every time; the other serves its other hosts, says which one holds the
+// shared one, and takes it over when it is free.
 func TestHostConflictHasOneWinnerAndClears(t *testing.T) {
 	ctx, nsA := startWithPostHog(t)
 	_, nsB := startWithPostHog(t)
-	shared := proxyv1.Hostname("shared-" + hostFor(nsA))
+	shared := "shared-" + hostFor(nsA)
+	own := "other-" + hostFor(nsB)
 	first := sampleProxy(nsA, "first")
-	first.Spec.Hosts = []proxyv1.Hostname{shared}
+	first.Spec.Hosts = []proxyv1.Hostname{proxyv1.Hostname(shared)}
 	createReady(t, first)
-	time.Sleep(1100 * time.Millisecond) // creation timestamps have one-second resolution
 
 	second := sampleProxy(nsB, "second")
-	second.Spec.Hosts = []proxyv1.Hostname{"other-" + proxyv1.Hostname(hostFor(nsB)), shared}
+	second.Spec.Hosts = []proxyv1.Hostname{proxyv1.Hostname(own), proxyv1.Hostname(shared)}
 	Expect(k8sClient.Create(ctx, second)).To(Succeed())
 	secondKey := client.ObjectKeyFromObject(second)
 	got := waitForCondition(t, secondKey, proxyv1.ConditionStalled, metav1.ConditionTrue, proxyv1.ReasonHostConflict)
 	Expect(condition(got, proxyv1.ConditionIngressReady).Message).To(ContainSubstring(
-		"host " + string(shared) + " is already served by PostHogProxy " + nsA + "/first"))
-	Expect(ingressNames(Default, nsB)).To(BeEmpty())
+		"host " + shared + " is already served by PostHogProxy " + nsA + "/first"))
+	hostsOf := func(g Gomega, ns, name string) []string {
+		ing := &networkingv1.Ingress{}
+		g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, ing)).To(Succeed())
+		var hosts []string
+		for _, r := range ing.Spec.Rules {
+			hosts = append(hosts, r.Host)
+		}
+		return hosts
+	}
 	Consistently(func(g Gomega) {
-		g.Expect(ingressNames(g, nsA)).To(ConsistOf("first"))
-		g.Expect(ingressNames(g, nsB)).To(BeEmpty())
+		g.Expect(hostsOf(g, nsA, "first")).To(ConsistOf(shared))
+		g.Expect(hostsOf(g, nsB, "second")).To(ConsistOf(own), "the loser still serves its own host")
 		g.Expect(condition(getProxy(g, secondKey), proxyv1.ConditionStalled).Reason).To(Equal(proxyv1.ReasonHostConflict))
 	}).WithTimeout(2*time.Second).Should(Succeed(), "the same winner every time")
 
+	// An edit of the older one's hosts takes nothing the other serves.
+	_, nsC := startWithPostHog(t)
+	third := sampleProxy(nsC, "third")
+	third.Spec.Hosts = []proxyv1.Hostname{proxyv1.Hostname(hostFor(nsC))}
+	createReady(t, third)
+	third = getProxy(Default, client.ObjectKeyFromObject(third))
+	third.Spec.Hosts = append(third.Spec.Hosts, proxyv1.Hostname(own))
+	Expect(k8sClient.Update(ctx, third)).To(Succeed())
+	waitForCondition(t, client.ObjectKeyFromObject(third), proxyv1.ConditionStalled, metav1.ConditionTrue, proxyv1.ReasonHostConflict)
+	Expect(hostsOf(Default, nsB, "second")).To(ContainElement(own))
+
 	deleteAndWaitGone(t, first)
 	waitForCondition(t, secondKey, proxyv1.ConditionReady, metav1.ConditionTrue, proxyv1.ReasonReconciled)
-	Expect(ingressNames(Default, nsB)).To(ConsistOf("second"))
+	Expect(hostsOf(Default, nsB, "second")).To(ConsistOf(own, shared))
 }
 
 // SITE_URL: a chart that sets the same value shares it, and keeps it when
@@ -105,12 +127,13 @@ func TestSiteURLSharedOrReported(t *testing.T) {
 		wantReason       string
 	}{
 		{"same value", "https://%s", proxyv1.ReasonReconciled},
+		{"same value with a trailing slash", "https://%s/", proxyv1.ReasonReconciled},
 		{"another value", "https://old.example.com", proxyv1.ReasonFieldConflict},
 	} {
 		ns := newNamespace(t)
 		value := tt.chartValue
-		if value == "https://%s" {
-			value = "https://" + hostFor(ns)
+		if strings.Contains(value, "%s") {
+			value = fmt.Sprintf(value, hostFor(ns))
 		}
 		d := postHogWeb(ns, "posthog-web")
 		d.Spec.Template.Spec.Containers[0].Env = append(d.Spec.Template.Spec.Containers[0].Env, corev1.EnvVar{Name: "SITE_URL", Value: value})
@@ -126,4 +149,29 @@ func TestSiteURLSharedOrReported(t *testing.T) {
 		}
 		Expect(envOf(getDeployment(Default, ns, "posthog-web"), webContainer)["SITE_URL"].Value).To(Equal(value), tt.name)
 	}
+}
+
+// A switch to Split whose private Ingress cannot be created (the name is
+// someone else's) leaves the public Ingress serving everything, as before.
+func TestFailedSplitKeepsTheAppServed(t *testing.T) {
+	ctx, ns := startWithPostHog(t)
+	_, key := createReady(t, sampleProxy(ns, "posthog"))
+	theirs := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Name: "posthog-private", Namespace: ns},
+		Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+			Name: "legacy", Port: networkingv1.ServiceBackendPort{Number: 80}}}},
+	}
+	createAs(t, theirs, "kubectl-create")
+
+	p := getProxy(Default, key)
+	p.Spec.Ingress.Exposure = proxyv1.ExposeSplit
+	p.Spec.Ingress.Private = &proxyv1.PrivateIngress{ClassName: "nginx-internal"}
+	Expect(k8sClient.Update(ctx, p)).To(Succeed())
+	got := waitForCondition(t, key, proxyv1.ConditionStalled, metav1.ConditionTrue, proxyv1.ReasonAlreadyExists)
+	public := &networkingv1.Ingress{}
+	Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "posthog"}, public)).To(Succeed())
+	Expect(public.Spec.Rules[0].HTTP.Paths).To(HaveLen(1))
+	Expect(public.Spec.Rules[0].HTTP.Paths[0].Path).To(Equal("/"), "the app is still served")
+	Expect(got.Status.Ingresses).To(HaveLen(1))
+	Expect(got.Status.Ingresses[0].Role).To(Equal("all"), "status still says what serves")
 }

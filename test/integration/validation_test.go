@@ -185,37 +185,58 @@ func TestValidationRulesRejectBadInputWithTheirMessage(t *testing.T) {
 			p.Spec.Ingress.ClassName = "Nginx Public"
 		}, "spec.ingress.className must be an IngressClass name"},
 		{"bad annotation key", func(p *proxyv1.PostHogProxy) {
-			p.Spec.Ingress.Annotations = map[string]string{"proxy body size": "20m"}
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"proxy body size": "20m"}
 		}, "spec.ingress.annotations keys must be annotation names"},
 		{"oversize annotation value", func(p *proxyv1.PostHogProxy) {
-			p.Spec.Ingress.Annotations = map[string]string{"example.com/x": strings.Repeat("x", 4097)}
-		}, "spec.ingress.annotations values must be at most 1024 characters"},
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"example.com/x": proxyv1.AnnotationValue(strings.Repeat("x", 4097))}
+		}, "Too long: may not be more than 1024 bytes"},
 		{"annotation name part over 63 characters", func(p *proxyv1.PostHogProxy) {
-			p.Spec.Ingress.Annotations = map[string]string{"example.com/" + strings.Repeat("n", 64): "x"}
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"example.com/" + strings.Repeat("n", 64): "x"}
 		}, "spec.ingress.annotations keys must have a name of at most 63 characters"},
 		{"annotation prefix over 253 characters", func(p *proxyv1.PostHogProxy) {
-			p.Spec.Ingress.Annotations = map[string]string{strings.Repeat("a", 254) + "/x": "x"}
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{strings.Repeat("a", 254) + "/x": "x"}
 		}, "spec.ingress.annotations keys must have a name of at most 63 characters after the '/' and a prefix of at most 253"},
 		{"too many annotations", func(p *proxyv1.PostHogProxy) {
-			p.Spec.Ingress.Annotations = map[string]string{}
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{}
 			for i := range 33 {
 				p.Spec.Ingress.Annotations[fmt.Sprintf("example.com/a%d", i)] = "x"
 			}
 		}, "spec.ingress.annotations: Too many: 33: must have at most 32 items"},
 		{"configuration snippet annotation", func(p *proxyv1.PostHogProxy) {
-			p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/configuration-snippet": "more_set_headers x;"}
-		}, "spec.ingress.annotations must not inject configuration into the ingress controller: *-snippet annotations"},
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"nginx.ingress.kubernetes.io/configuration-snippet": "more_set_headers x;"}
+		}, "spec.ingress.annotations must not inject configuration into the ingress controller or change how it matches paths: *-snippet"},
 		{"server snippet annotation, any case", func(p *proxyv1.PostHogProxy) {
-			p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/Server-Snippet": "x"}
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"nginx.ingress.kubernetes.io/Server-Snippet": "x"}
 		}, "spec.ingress.annotations must not inject configuration"},
 		{"haproxy backend snippet", func(p *proxyv1.PostHogProxy) {
-			p.Spec.Ingress.Annotations = map[string]string{"haproxy.org/backend-config-snippet": "x"}
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"haproxy.org/backend-config-snippet": "x"}
 		}, "spec.ingress.annotations must not inject configuration"},
+		{"haproxy-ingress config-backend", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"haproxy-ingress.github.io/config-backend": "x"}
+		}, "spec.ingress.annotations must not inject configuration into the ingress controller or change how it matches paths"},
+		{"nginx use-regex", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"nginx.ingress.kubernetes.io/use-regex": "true"}
+		}, "spec.ingress.annotations must not inject configuration"},
+		{"a newline in an annotation value", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"nginx.ingress.kubernetes.io/proxy-body-size": "25m;\n}"}
+		}, "spec.ingress.annotations values must not contain control characters"},
+		{"Split without a private class or source ranges", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Exposure = proxyv1.ExposeSplit
+		}, "spec.ingress.exposure Split needs spec.ingress.private.className (an internal ingress controller) or private.sourceRanges"},
+		{"a /0 source range", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Exposure = proxyv1.ExposeSplit
+			p.Spec.Ingress.Controller = proxyv1.ControllerNginx
+			p.Spec.Ingress.Private = &proxyv1.PrivateIngress{SourceRanges: []proxyv1.SourceRange{"0.0.0.0/0"}}
+		}, "spec.ingress.private.sourceRanges must not hold a /0 network"},
+		{"cert-manager without a Secret", func(p *proxyv1.PostHogProxy) {
+			p.Spec.Ingress.Controller = proxyv1.ControllerALB
+			p.Spec.TLS = proxyv1.TLS{Termination: proxyv1.TLSAtIngress, CertManager: &proxyv1.CertManagerIssuer{Name: "letsencrypt"}}
+		}, "spec.tls.certManager needs spec.tls.secretName"},
 		{"nginx auth-url", func(p *proxyv1.PostHogProxy) {
-			p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/auth-url": "http://x"}
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"nginx.ingress.kubernetes.io/auth-url": "http://x"}
 		}, "spec.ingress.annotations must not inject configuration"},
 		{"nginx mirror target", func(p *proxyv1.PostHogProxy) {
-			p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/mirror-target": "http://x"}
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"nginx.ingress.kubernetes.io/mirror-target": "http://x"}
 		}, "spec.ingress.annotations must not inject configuration"},
 		{"unknown ingress controller", func(p *proxyv1.PostHogProxy) {
 			p.Spec.Ingress.Controller = "envoy"
@@ -326,7 +347,7 @@ func TestValidationAcceptsGoodInputAndDefaults(t *testing.T) {
 		}},
 		{"several hosts and annotations", func(p *proxyv1.PostHogProxy) {
 			p.Spec.Hosts = []proxyv1.Hostname{"posthog.example.com", "eu.posthog.example.com"}
-			p.Spec.Ingress.Annotations = map[string]string{"nginx.ingress.kubernetes.io/proxy-body-size": "20m", "team": "analytics"}
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{"nginx.ingress.kubernetes.io/proxy-body-size": "20m", "team": "analytics"}
 		}},
 	}
 	for i, tt := range tests {
