@@ -37,44 +37,33 @@ const (
 	hostIndex = "spec.hosts"
 )
 
+func each[T any](items []T, key func(T) string) []string {
+	out := make([]string, len(items))
+	for i, item := range items {
+		out[i] = key(item)
+	}
+	return out
+}
+
 // SetupWithManager registers the reconciler, its index and its watches.
 func (r *PostHogProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	err := mgr.GetFieldIndexer().IndexField(context.Background(), &proxyv1.PostHogProxy{}, targetIndex,
-		func(obj client.Object) []string {
-			proxy := obj.(*proxyv1.PostHogProxy)
-			names := make([]string, len(proxy.Spec.Targets))
-			for i, t := range proxy.Spec.Targets {
-				names[i] = t.Name
-			}
-			return names
-		})
-	if err != nil {
-		return err
+	indexes := map[string]func(*proxyv1.PostHogProxy) []string{
+		targetIndex: func(p *proxyv1.PostHogProxy) []string {
+			return each(p.Spec.Targets, func(t proxyv1.TargetDeployment) string { return t.Name })
+		},
+		serviceIndex: func(p *proxyv1.PostHogProxy) []string {
+			return each(p.Spec.TrustedProxies.Services, func(r proxyv1.ServiceReference) string { return r.Namespace + "/" + r.Name })
+		},
+		hostIndex: func(p *proxyv1.PostHogProxy) []string {
+			return each(p.Spec.Hosts, func(h proxyv1.Hostname) string { return string(h) })
+		},
 	}
-	err = mgr.GetFieldIndexer().IndexField(context.Background(), &proxyv1.PostHogProxy{}, serviceIndex,
-		func(obj client.Object) []string {
-			proxy := obj.(*proxyv1.PostHogProxy)
-			keys := make([]string, len(proxy.Spec.TrustedProxies.Services))
-			for i, ref := range proxy.Spec.TrustedProxies.Services {
-				keys[i] = ref.Namespace + "/" + ref.Name
-			}
-			return keys
-		})
-	if err != nil {
-		return err
-	}
-
-	err = mgr.GetFieldIndexer().IndexField(context.Background(), &proxyv1.PostHogProxy{}, hostIndex,
-		func(obj client.Object) []string {
-			proxy := obj.(*proxyv1.PostHogProxy)
-			hosts := make([]string, len(proxy.Spec.Hosts))
-			for i, h := range proxy.Spec.Hosts {
-				hosts[i] = string(h)
-			}
-			return hosts
-		})
-	if err != nil {
-		return err
+	for field, values := range indexes {
+		err := mgr.GetFieldIndexer().IndexField(context.Background(), &proxyv1.PostHogProxy{}, field,
+			func(obj client.Object) []string { return values(obj.(*proxyv1.PostHogProxy)) })
+		if err != nil {
+			return err
+		}
 	}
 
 	return ctrl.NewControllerManagedBy(mgr).

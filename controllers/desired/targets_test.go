@@ -28,6 +28,21 @@ func deployment(podAnnotations map[string]string, containers ...corev1.Container
 	}
 }
 
+// webWithEnv is a Deployment whose one container, web, has the given env.
+func webWithEnv(env ...corev1.EnvVar) *appsv1.Deployment {
+	c := containersNamed("web")
+	c[0].Env = env
+	return deployment(nil, c...)
+}
+
+// operatorApplied is what the operator applied to container web: one
+// variable.
+func operatorApplied(name, value string) *appsv1ac.DeploymentApplyConfiguration {
+	return appsv1ac.Deployment("posthog-web", "analytics").WithSpec(appsv1ac.DeploymentSpec().WithTemplate(
+		corev1ac.PodTemplateSpec().WithSpec(corev1ac.PodSpec().WithContainers(
+			corev1ac.Container().WithName("web").WithEnv(corev1ac.EnvVar().WithName(name).WithValue(value))))))
+}
+
 func containersNamed(names ...string) []corev1.Container {
 	out := make([]corev1.Container, len(names))
 	for i, n := range names {
@@ -291,14 +306,7 @@ func TestResolveContainersNamesAMissingDefaultContainer(t *testing.T) {
 }
 
 func TestTrustAllSetElsewhere(t *testing.T) {
-	withEnv := func(env ...corev1.EnvVar) *appsv1.Deployment {
-		c := containersNamed("web")
-		c[0].Env = env
-		return deployment(nil, c...)
-	}
-	ours := appsv1ac.Deployment("posthog-web", "analytics").WithSpec(appsv1ac.DeploymentSpec().WithTemplate(
-		corev1ac.PodTemplateSpec().WithSpec(corev1ac.PodSpec().WithContainers(
-			corev1ac.Container().WithName("web").WithEnv(corev1ac.EnvVar().WithName(EnvTrustAllProxies).WithValue("true"))))))
+	ours := operatorApplied(EnvTrustAllProxies, "true")
 	fromSecret := &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{Key: "k"}}
 	tests := []struct {
 		name       string
@@ -307,12 +315,12 @@ func TestTrustAllSetElsewhere(t *testing.T) {
 		owned      *appsv1ac.DeploymentApplyConfiguration
 		want       string
 	}{
-		{"absent", false, withEnv(), nil, ""},
-		{"empty value is off", false, withEnv(corev1.EnvVar{Name: EnvTrustAllProxies}), nil, ""},
-		{"\"False\" is on", false, withEnv(corev1.EnvVar{Name: EnvTrustAllProxies, Value: "False"}), nil, `container web sets it to "False"`},
-		{"from a reference", false, withEnv(corev1.EnvVar{Name: EnvTrustAllProxies, ValueFrom: fromSecret}), nil, "container web takes it from a reference"},
-		{"the operator's own, about to be removed", false, withEnv(corev1.EnvVar{Name: EnvTrustAllProxies, Value: "true"}), ours, ""},
-		{"trust-all asked for", true, withEnv(corev1.EnvVar{Name: EnvTrustAllProxies, Value: "1"}), nil, ""},
+		{"absent", false, webWithEnv(), nil, ""},
+		{"empty value is off", false, webWithEnv(corev1.EnvVar{Name: EnvTrustAllProxies}), nil, ""},
+		{"\"False\" is on", false, webWithEnv(corev1.EnvVar{Name: EnvTrustAllProxies, Value: "False"}), nil, `container web sets it to "False"`},
+		{"from a reference", false, webWithEnv(corev1.EnvVar{Name: EnvTrustAllProxies, ValueFrom: fromSecret}), nil, "container web takes it from a reference"},
+		{"the operator's own, about to be removed", false, webWithEnv(corev1.EnvVar{Name: EnvTrustAllProxies, Value: "true"}), ours, ""},
+		{"trust-all asked for", true, webWithEnv(corev1.EnvVar{Name: EnvTrustAllProxies, Value: "1"}), nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,14 +369,7 @@ func TestAdoptable(t *testing.T) {
 
 func TestSharedEnvLeavesSameReadingValuesAlone(t *testing.T) {
 	proxy := newProxy()
-	withEnv := func(env ...corev1.EnvVar) *appsv1.Deployment {
-		c := containersNamed("web")
-		c[0].Env = env
-		return deployment(nil, c...)
-	}
-	ours := appsv1ac.Deployment("posthog-web", "analytics").WithSpec(appsv1ac.DeploymentSpec().WithTemplate(
-		corev1ac.PodTemplateSpec().WithSpec(corev1ac.PodSpec().WithContainers(
-			corev1ac.Container().WithName("web").WithEnv(corev1ac.EnvVar().WithName(EnvSiteURL).WithValue("https://posthog.example.com/"))))))
+	ours := operatorApplied(EnvSiteURL, "https://posthog.example.com/")
 	for _, tt := range []struct {
 		name  string
 		env   corev1.EnvVar
@@ -385,7 +386,7 @@ func TestSharedEnvLeavesSameReadingValuesAlone(t *testing.T) {
 		{"a variable the operator does not set", corev1.EnvVar{Name: "DEBUG", Value: "1"}, nil, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got := SharedEnv(proxy, withEnv(tt.env), []string{"web"}, tt.owned)["web"][tt.env.Name]
+			got := SharedEnv(proxy, webWithEnv(tt.env), []string{"web"}, tt.owned)["web"][tt.env.Name]
 			if got != tt.want {
 				t.Errorf("shared = %v, want %v", got, tt.want)
 			}
