@@ -490,8 +490,12 @@ type BackendPort struct {
 
 // PostHogProxyStatus is what the operator observed and did.
 type PostHogProxyStatus struct {
-	// observedGeneration is the metadata.generation this status describes.
+	// observedGeneration is the metadata.generation this status describes;
+	// 0 until the operator has looked at the resource, so that kstatus
+	// readers (kubectl wait, Argo CD, Flux) see a new resource as in
+	// progress rather than current.
 	// +optional
+	// +kubebuilder:default=0
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// conditions: Ready (everything applied), Reconciling (a failed API
@@ -653,6 +657,7 @@ type PostHogProxy struct {
 
 	// status is what the operator observed and did.
 	// +optional
+	// +kubebuilder:default={}
 	Status PostHogProxyStatus `json:"status,omitempty"`
 }
 
