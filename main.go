@@ -1,4 +1,5 @@
-// Command manager runs the posthog-proxy-operator controller.
+// Command manager runs the posthog-proxy-operator controller; `manager
+// render` prints what it would apply for a PostHogProxy, with no cluster.
 package main
 
 import (
@@ -19,6 +20,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "render" {
+		os.Exit(runRender(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	var metricsAddr, probeAddr, presetsFile string
 	var leaderElect bool
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
