@@ -5,6 +5,7 @@ package main
 import (
 	"flag"
 	"os"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -23,31 +24,39 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "render" {
 		os.Exit(runRender(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	var metricsAddr, probeAddr, presetsFile string
-	var leaderElect bool
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one of several replicas reconciles.")
-	flag.StringVar(&presetsFile, "presets-file", "", "YAML file of trusted proxy presets that add to or replace the built-in ones (see docs/trusted-proxies.md).")
+	var opts options
+	flag.StringVar(&opts.metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to; 0 disables them.")
+	flag.BoolVar(&opts.leaderElect, "leader-elect", false, "Elect a leader, so that only one of several replicas reconciles (turn it on with more than one).")
+	flag.StringVar(&opts.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; in a cluster, the manager's own.")
+	flag.StringVar(&opts.watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces whose PostHogProxies (and their Deployments, Services and EndpointSlices) the manager watches; empty: all.")
+	flag.StringVar(&opts.presetsFile, "presets-file", "", "YAML file of trusted proxy presets that add to or replace the built-in ones (see docs/trusted-proxies.md).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
-	if err := run(metricsAddr, probeAddr, presetsFile, leaderElect); err != nil {
+	if err := run(opts); err != nil {
 		log.Error(err, "manager stopped")
 		os.Exit(1)
 	}
 }
 
-func run(metricsAddr, probeAddr, presetsFile string, leaderElect bool) error {
+// options are the manager's flags.
+type options struct {
+	metricsAddr, probeAddr, presetsFile      string
+	leaderElect                              bool
+	leaderElectionNamespace, watchNamespaces string
+}
+
+func run(opts options) error {
 	presets, err := trust.BuiltInPresets()
 	if err != nil {
 		return err
 	}
-	if presetsFile != "" {
-		if presets, err = presets.WithFile(presetsFile); err != nil {
+	if opts.presetsFile != "" {
+		if presets, err = presets.WithFile(opts.presetsFile); err != nil {
 			return err
 		}
 	}
@@ -57,12 +66,15 @@ func run(metricsAddr, probeAddr, presetsFile string, leaderElect bool) error {
 	utilruntime.Must(proxyv1.AddToScheme(scheme))
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElect,
-		LeaderElectionID:       "posthog-proxy-operator.proxy.posthog-operator.io",
-		Cache:                  controllers.CacheOptions(),
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: opts.metricsAddr},
+		HealthProbeBindAddress:  opts.probeAddr,
+		LeaderElection:          opts.leaderElect,
+		LeaderElectionID:        "posthog-proxy-operator.proxy.posthog-operator.io",
+		LeaderElectionNamespace: opts.leaderElectionNamespace,
+		// A new leader takes over at once instead of waiting out the lease.
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         controllers.CacheOptions(splitList(opts.watchNamespaces)...),
 	})
 	if err != nil {
 		return err
@@ -78,4 +90,14 @@ func run(metricsAddr, probeAddr, presetsFile string, leaderElect bool) error {
 		return err
 	}
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -155,10 +155,17 @@ func (r *PostHogProxyReconciler) proxiesForDeployment(ctx context.Context, obj c
 
 // CacheOptions keeps only the operator's own ConfigMaps and Ingresses in the
 // manager's cache, not every one in the cluster, and EndpointSlices without
-// their managedFields.
-func CacheOptions() cache.Options {
+// their managedFields; with namespaces, only those namespaces are watched.
+func CacheOptions(namespaces ...string) cache.Options {
 	own := labels.SelectorFromSet(labels.Set{desired.ManagedByLabel: desired.ManagedByValue})
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+	var defaults map[string]cache.Config
+	if len(namespaces) > 0 {
+		defaults = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			defaults[ns] = cache.Config{}
+		}
+	}
+	return cache.Options{DefaultNamespaces: defaults, ByObject: map[client.Object]cache.ByObject{
 		&corev1.ConfigMap{}:     {Label: own},
 		&networkingv1.Ingress{}: {Label: own},
 		// Every EndpointSlice is watched, for the Services a list trusts;

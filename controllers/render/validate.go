@@ -68,4 +68,3 @@ func (s *schema) defaultAndValidate(obj *unstructured.Unstructured) error {
 	}
 	return nil
 }
-
