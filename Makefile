@@ -15,6 +15,8 @@ KUBEBUILDER_ASSETS ?= $(CONTROL_PLANE_CACHE)/k8s-$(K8S_VERSION)-etcd-$(ETCD_VERS
 export KUBEBUILDER_ASSETS
 
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+HELM_VERSION := $(shell grep -o 'helm.sh/helm/v4 v[0-9.]*' hack/tools/helm/go.mod | head -1 | cut -d' ' -f2)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 
 GO_TEST_FLAGS ?= -count=1
 
@@ -34,13 +36,16 @@ generate: controller-gen ## Generate DeepCopy methods, the CRD and the RBAC role
 	$(CONTROLLER_GEN) object paths="./api/..."
 	$(CONTROLLER_GEN) crd rbac:roleName=posthog-proxy-operator paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	@# The chart installs the same CRD and role: a template around the CRD, the role's rules as a file.
+	@{ echo '{{- if .Values.crds.install }}'; sed 's|^    controller-gen.kubebuilder.io/version: .*|    helm.sh/resource-policy: keep|' config/crd/bases/proxy.posthog-operator.io_posthogproxies.yaml; echo '{{- end }}'; } > charts/posthog-proxy-operator/templates/crd.yaml
+	@cp config/rbac/role.yaml charts/posthog-proxy-operator/files/role.yaml
 
 .PHONY: fmt
 fmt: ## Run gofmt and go vet.
 	gofmt -l -w $$(git ls-files '*.go')
 	go vet ./...
 
-GENERATED := config/crd/bases config/rbac api/v1alpha1/zz_generated.deepcopy.go
+GENERATED := config/crd/bases config/rbac/role.yaml api/v1alpha1/zz_generated.deepcopy.go charts/posthog-proxy-operator/templates/crd.yaml charts/posthog-proxy-operator/files/role.yaml
 
 .PHONY: verify-generated
 verify-generated: controller-gen ## Fail when the generated CRD, RBAC or DeepCopy differ from the markers.
@@ -50,16 +55,22 @@ verify-generated: controller-gen ## Fail when the generated CRD, RBAC or DeepCop
 	for f in $(GENERATED); do diff -ru "$$tmp/$$f" "$$f" || { echo "$$f was stale and has been regenerated: review and commit it"; exit 1; }; done
 
 .PHONY: test
-test: control-plane verify-generated build ## Run unit, integration (envtest) and demo tests on the local control plane.
+test: control-plane helm verify-generated build ## Run unit, integration (envtest, helm, kustomize) and demo tests on the local control plane.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed: run make fmt"; exit 1; }
 	go vet ./...
-	MANAGER_BIN=$(LOCALBIN)/manager KUBECTL_BIN=$(KUBEBUILDER_ASSETS)/kubectl go test $(GO_TEST_FLAGS) ./...
+	MANAGER_BIN=$(LOCALBIN)/manager KUBECTL_BIN=$(KUBEBUILDER_ASSETS)/kubectl HELM_BIN=$(HELM) go test $(GO_TEST_FLAGS) ./...
 
 ##@ Build
 
 .PHONY: build
 build: generate ## Build the manager binary into ./bin.
 	go build -o $(LOCALBIN)/manager .
+
+IMG ?= posthog-proxy-operator:latest
+
+.PHONY: docker-build
+docker-build: ## Build the manager image (needs a Docker engine; the image's binary is what make test proves static).
+	docker build -t $(IMG) .
 
 .PHONY: demo
 demo: build control-plane ## Run the main job end to end on a local control plane, then clean up.
@@ -70,6 +81,12 @@ demo: build control-plane ## Run the main job end to end on a local control plan
 .PHONY: control-plane
 control-plane: ## Build kube-apiserver, etcd and kubectl from source (first time 4-15 min; cached after).
 	@K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/control-plane-binaries.sh "$(KUBEBUILDER_ASSETS)" >/dev/null
+
+.PHONY: helm
+helm: $(HELM) ## Build helm from the pinned module in hack/tools/helm into ./bin (a few minutes the first time).
+$(HELM):
+	@echo ">> building helm $(HELM_VERSION) from source (a few minutes the first time)" >&2
+	cd hack/tools/helm && go build -ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" -o $@ helm.sh/helm/v4/cmd/helm
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into ./bin.

@@ -30,6 +30,7 @@ import (
 )
 
 var (
+	env       *envtest.Environment
 	scheme    = runtime.NewScheme()
 	cfg       *rest.Config
 	k8sClient client.Client
@@ -55,7 +56,7 @@ func run(m *testing.M) int {
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(level)))
 
-	env := &envtest.Environment{
+	env = &envtest.Environment{
 		CRDDirectoryPaths:        []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing:    true,
 		ControlPlaneStartTimeout: 90 * time.Second,
