@@ -4,6 +4,9 @@
 -- while Reconciling is True, Degraded when Stalled is True (the message says
 -- what a person must change), and Healthy when Ready is True.
 hs = {}
+local function describe(c)
+  return (c.reason or "") .. ": " .. (c.message or "")
+end
 local generation = obj.metadata.generation or 0
 if obj.status == nil or obj.status.observedGeneration == nil or obj.status.observedGeneration < generation then
   hs.status = "Progressing"
@@ -15,12 +18,12 @@ if obj.status.conditions ~= nil then
   for _, c in ipairs(obj.status.conditions) do
     if c.type == "Stalled" and c.status == "True" then
       hs.status = "Degraded"
-      hs.message = c.reason .. ": " .. c.message
+      hs.message = describe(c)
       return hs
     end
     if c.type == "Reconciling" and c.status == "True" then
       hs.status = "Progressing"
-      hs.message = c.reason .. ": " .. c.message
+      hs.message = describe(c)
       return hs
     end
     if c.type == "Ready" then
@@ -30,10 +33,10 @@ if obj.status.conditions ~= nil then
 end
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
-  hs.message = ready.message
+  hs.message = ready.message or ""
 elseif ready ~= nil then
   hs.status = "Degraded"
-  hs.message = ready.reason .. ": " .. ready.message
+  hs.message = describe(ready)
 else
   hs.status = "Progressing"
   hs.message = "Waiting for the Ready condition"

@@ -26,6 +26,8 @@ func TestHealthLua(t *testing.T) {
 		{"rollout-pending.yaml", "Progressing", "RolloutPending: the trusted proxy list changed"},
 		{"retrying.yaml", "Progressing", "ApplyFailed: retrying after"},
 		{"stalled.yaml", "Degraded", "TargetNotFound: Deployment posthog/posthog-web does not exist"},
+		{"sparse-condition.yaml", "Degraded", ": "},
+		{"no-conditions.yaml", "Progressing", "Waiting for the Ready condition"},
 	} {
 		t.Run(tt.fixture, func(t *testing.T) {
 			status, message := runHealth(t, string(script), filepath.Join("testdata", tt.fixture))
