@@ -34,7 +34,7 @@ end
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = ready.message or ""
-elseif ready ~= nil then
+elseif ready ~= nil and ready.status == "False" then
   hs.status = "Degraded"
   hs.message = describe(ready)
 else

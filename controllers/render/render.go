@@ -65,11 +65,24 @@ func Read(r io.Reader, namespace string) (Input, error) {
 		if err := obj.UnmarshalJSON(data); err != nil {
 			return Input{}, fmt.Errorf("reading the input: %w", err)
 		}
-		if obj.GetNamespace() == "" {
-			obj.SetNamespace(namespace)
+		// kubectl get -o yaml of several objects gives a List.
+		items := []*unstructured.Unstructured{obj}
+		if obj.IsList() {
+			items = nil
+			if err := obj.EachListItem(func(o runtime.Object) error {
+				items = append(items, o.(*unstructured.Unstructured))
+				return nil
+			}); err != nil {
+				return Input{}, fmt.Errorf("reading the input: %w", err)
+			}
 		}
-		if err := in.add(s, obj); err != nil {
-			return Input{}, err
+		for _, item := range items {
+			if item.GetNamespace() == "" {
+				item.SetNamespace(namespace)
+			}
+			if err := in.add(s, item); err != nil {
+				return Input{}, err
+			}
 		}
 	}
 	if in.Proxy == nil {

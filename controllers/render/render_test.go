@@ -118,3 +118,12 @@ spec:
       port:
         number: 8000
 `
+
+// kubectl get -o yaml of several objects gives a List; its items count.
+func TestRenderReadsLists(t *testing.T) {
+	list := "apiVersion: v1\nkind: List\nitems:\n- " + strings.ReplaceAll(strings.TrimSpace(proxyYAML), "\n", "\n  ") + "\n"
+	in, err := Read(strings.NewReader(list), "posthog")
+	if err != nil || in.Proxy == nil || in.Proxy.Name != "posthog" {
+		t.Fatalf("Read(List) = %+v, %v", in.Proxy, err)
+	}
+}

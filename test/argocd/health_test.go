@@ -28,6 +28,7 @@ func TestHealthLua(t *testing.T) {
 		{"stalled.yaml", "Degraded", "TargetNotFound: Deployment posthog/posthog-web does not exist"},
 		{"sparse-condition.yaml", "Degraded", ": "},
 		{"no-conditions.yaml", "Progressing", "Waiting for the Ready condition"},
+		{"ready-unknown.yaml", "Progressing", "Waiting for the Ready condition"},
 	} {
 		t.Run(tt.fixture, func(t *testing.T) {
 			status, message := runHealth(t, string(script), filepath.Join("testdata", tt.fixture))

@@ -83,7 +83,8 @@ func TestKustomizeDefaultIsACompleteRestrictedInstall(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "manager", Namespace: ns.Name}, Spec: deployment.Spec.Template.Spec}
 	pod.Spec.ServiceAccountName = ""
 	Expect(k8sClient.Create(ctx, pod, client.DryRunAll)).To(Succeed())
-	// And the check can fail: the same pod with root allowed is refused.
+	// And the check can fail: the same pod without allowPrivilegeEscalation
+	// false is refused.
 	pod.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
 	Expect(k8sClient.Create(ctx, pod, client.DryRunAll)).NotTo(Succeed())
 }

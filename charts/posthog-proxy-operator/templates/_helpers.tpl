@@ -1,5 +1,6 @@
 {{- define "ppo.name" -}}posthog-proxy-operator{{- end -}}
-{{- define "ppo.fullname" -}}{{ .Release.Name | trunc 40 | trimSuffix "-" }}-posthog-proxy-operator{{- end -}}
+{{- /* 32 + 23 + "-metrics" stays within the 63 characters of a Service name. */ -}}
+{{- define "ppo.fullname" -}}{{ .Release.Name | trunc 32 | trimSuffix "-" }}-posthog-proxy-operator{{- end -}}
 {{- define "ppo.labels" -}}
 app.kubernetes.io/name: {{ include "ppo.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
