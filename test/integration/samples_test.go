@@ -56,6 +56,12 @@ func readObjects(t *testing.T, path string) []*unstructured.Unstructured {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return decodeObjects(t, path, data)
+}
+
+// decodeObjects reads YAML or JSON documents into objects.
+func decodeObjects(t *testing.T, source string, data []byte) []*unstructured.Unstructured {
+	t.Helper()
 	var objs []*unstructured.Unstructured
 	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	for {
@@ -63,7 +69,7 @@ func readObjects(t *testing.T, path string) []*unstructured.Unstructured {
 		if err := decoder.Decode(&obj.Object); errors.Is(err, io.EOF) {
 			return objs
 		} else if err != nil {
-			t.Fatalf("%s: %v", path, err)
+			t.Fatalf("%s: %v", source, err)
 		}
 		if len(obj.Object) > 0 {
 			objs = append(objs, obj)
