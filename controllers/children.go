@@ -33,12 +33,9 @@ func (r *PostHogProxyReconciler) applyConfigMap(ctx context.Context, proxy *prox
 // (so a failed switch to Split never leaves the app unserved), then deletes
 // its Ingresses that are no longer planned. It returns the plans it
 // applied, nil when it could not apply them.
-func (r *PostHogProxyReconciler) applyIngresses(ctx context.Context, proxy *proxyv1.PostHogProxy) ([]desired.IngressPlan, error) {
-	all := &proxyv1.PostHogProxyList{}
-	if err := r.Client.List(ctx, all); err != nil {
-		return nil, err
-	}
-	hosts, conflict := desired.ServedHosts(proxy, all.Items)
+// all are the PostHogProxies of every namespace, which share the hosts.
+func (r *PostHogProxyReconciler) applyIngresses(ctx context.Context, proxy *proxyv1.PostHogProxy, all []proxyv1.PostHogProxy) ([]desired.IngressPlan, error) {
+	hosts, conflict := desired.ServedHosts(proxy, all)
 	plans := desired.IngressPlans(proxy, hosts)
 	for _, plan := range plans {
 		live := &networkingv1.Ingress{}

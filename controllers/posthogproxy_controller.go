@@ -98,11 +98,11 @@ func (r *PostHogProxyReconciler) apply(ctx context.Context, proxy *proxyv1.PostH
 		// The last published list stays; the pods keep it.
 		out.Plan = desired.KeepRolled(proxy, in.PublishedHash)
 	}
-	out.Ingresses, out.Ingress = r.applyIngresses(ctx, proxy)
-	neighbours, err := r.neighbours(ctx, proxy)
+	all, neighbours, err := r.proxies(ctx, proxy)
 	if err != nil {
 		return out, err
 	}
+	out.Ingresses, out.Ingress = r.applyIngresses(ctx, proxy, all)
 	targets := map[string]bool{}
 	for _, target := range proxy.Spec.Targets {
 		targets[target.Name] = true
@@ -150,7 +150,7 @@ func (r *PostHogProxyReconciler) finalize(ctx context.Context, proxy *proxyv1.Po
 	if !controllerutil.ContainsFinalizer(proxy, desired.Finalizer) {
 		return nil
 	}
-	neighbours, err := r.neighbours(ctx, proxy)
+	_, neighbours, err := r.proxies(ctx, proxy)
 	if err != nil {
 		return err
 	}

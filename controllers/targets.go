@@ -73,14 +73,20 @@ func (r *PostHogProxyReconciler) patchTarget(ctx context.Context, proxy *proxyv1
 	return result, risks
 }
 
-// neighbours are the PostHogProxies of the namespace, this one included:
-// together they decide which of them patches a Deployment.
-func (r *PostHogProxyReconciler) neighbours(ctx context.Context, proxy *proxyv1.PostHogProxy) ([]proxyv1.PostHogProxy, error) {
+// proxies are the PostHogProxies of every namespace, which decide who
+// serves a host, and those of this one's namespace, this one included,
+// which decide who patches a Deployment: one list from the cache.
+func (r *PostHogProxyReconciler) proxies(ctx context.Context, proxy *proxyv1.PostHogProxy) (all, neighbours []proxyv1.PostHogProxy, err error) {
 	list := &proxyv1.PostHogProxyList{}
-	if err := r.Client.List(ctx, list, client.InNamespace(proxy.Namespace)); err != nil {
-		return nil, err
+	if err := r.Client.List(ctx, list); err != nil {
+		return nil, nil, err
 	}
-	return list.Items, nil
+	for _, p := range list.Items {
+		if p.Namespace == proxy.Namespace {
+			neighbours = append(neighbours, p)
+		}
+	}
+	return list.Items, neighbours, nil
 }
 
 // releaseAll takes back the patch from every Deployment in the namespace

@@ -139,7 +139,9 @@ func Render(in Input, presets trust.Presets, now time.Time) Output {
 			out.Problems = append(out.Problems, proxies.Unmatchable.Reason+": "+proxies.Unmatchable.Message)
 		}
 	}
-	for _, plan := range desired.IngressPlans(proxy, hostStrings(proxy)) {
+	// Alone, as render sees it, the resource serves all its hosts.
+	hosts, _ := desired.ServedHosts(proxy, []proxyv1.PostHogProxy{*proxy})
+	for _, plan := range desired.IngressPlans(proxy, hosts) {
 		out.Ingresses = append(out.Ingresses, desired.Ingress(proxy, plan))
 	}
 	if out.ConfigMap == nil {
@@ -182,14 +184,6 @@ func (in Input) serviceEndpoints(proxy *proxyv1.PostHogProxy) map[proxyv1.Servic
 			found = found || (svc.Namespace == ref.Namespace && svc.Name == ref.Name)
 		}
 		out[ref] = desired.ServiceEndpoints{Found: found, Ready: trust.ReadyAddresses(slices)}
-	}
-	return out
-}
-
-func hostStrings(proxy *proxyv1.PostHogProxy) []string {
-	out := make([]string, len(proxy.Spec.Hosts))
-	for i, h := range proxy.Spec.Hosts {
-		out[i] = string(h)
 	}
 	return out
 }
