@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -101,13 +102,19 @@ func TrustedProxyList(proxy *proxyv1.PostHogProxy, in ProxyInputs) ProxyList {
 		departures = append(departures, trust.Leaving(src.Name, in.Published.Discovered[src.Name], src.Entries, given,
 			in.Published.Leaving, in.Now, grace(proxy))...)
 	}
+	// An address that left several Services at once leaves once, until the
+	// latest end of its grace periods: the status lists departures by
+	// address, and the leaving source counts addresses.
+	slices.SortFunc(departures, func(a, b trust.Departure) int {
+		return cmp.Or(a.Entry.Addr().Compare(b.Entry.Addr()), b.Until.Compare(a.Until), strings.Compare(a.From, b.From))
+	})
+	departures = slices.CompactFunc(departures, func(a, b trust.Departure) bool { return a.Entry == b.Entry })
 	for _, d := range departures {
 		leaving = append(leaving, d.Entry)
 	}
 	if len(leaving) > 0 {
 		sources = append(sources, trust.Source{Name: LeavingSource, Entries: leaving})
 	}
-	slices.SortFunc(departures, func(a, b trust.Departure) int { return a.Entry.Addr().Compare(b.Entry.Addr()) })
 
 	out := ProxyList{List: trust.Merge(sources...), Leaving: departures}
 	if size := len(out.List.Value()); size > MaxListBytes {

@@ -13,6 +13,7 @@ import (
 )
 
 var ingressNginx = proxyv1.ServiceReference{Namespace: "ingress-nginx", Name: "ingress-nginx-controller"}
+var ingressInternal = proxyv1.ServiceReference{Namespace: "ingress-nginx", Name: "ingress-nginx-internal"}
 
 func entries(t *testing.T, s ...string) []trust.Entry {
 	t.Helper()
@@ -90,6 +91,19 @@ func TestTrustedProxyList(t *testing.T) {
 				Published: Published{Discovered: map[string][]trust.Entry{ServiceSourceName(ingressNginx): entries(t, "10.42.0.1")}},
 			},
 			wantValue: "10.0.0.7,10.0.0.8,10.42.0.1,10.42.0.2", wantLeaving: 1},
+		{name: "an address that left two Services at once leaves once",
+			modify: func(p *proxyv1.PostHogProxy) {
+				p.Spec.TrustedProxies.Services = []proxyv1.ServiceReference{ingressNginx, ingressInternal}
+			},
+			in: ProxyInputs{
+				Now: testNow,
+				Services: map[proxyv1.ServiceReference]ServiceEndpoints{
+					ingressNginx: {Found: true}, ingressInternal: {Found: true}},
+				Published: Published{Discovered: map[string][]trust.Entry{
+					ServiceSourceName(ingressNginx):    entries(t, "10.42.0.1"),
+					ServiceSourceName(ingressInternal): entries(t, "10.42.0.1")}},
+			},
+			wantValue: "10.0.0.7,10.0.0.8,10.42.0.1", wantLeaving: 1},
 		{name: "a Service removed from the spec gives no grace",
 			in: ProxyInputs{
 				Now: testNow,

@@ -56,8 +56,9 @@ func Leaving(from string, before, now, keep []Entry, leaving []Departure, at tim
 	stays := func(e Entry) bool { return slices.Contains(now, e) || slices.Contains(keep, e) }
 	var out []Departure
 	for _, d := range leaving {
+		// Shortened first: a grace cut to 0 ends the departure now.
+		d.Until = minTime(d.Until, at.Add(grace))
 		if d.From == from && d.Until.After(at) && !stays(d.Entry) {
-			d.Until = minTime(d.Until, at.Add(grace))
 			out = append(out, d)
 		}
 	}

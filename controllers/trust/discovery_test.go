@@ -60,6 +60,7 @@ func TestLeaving(t *testing.T) {
 			[]Departure{{b, at.Add(30 * time.Second), svc}}},
 		{"a shorter grace takes effect at once", []Entry{a}, []Entry{a}, nil, []Departure{{b, at.Add(24 * time.Hour), svc}}, time.Minute,
 			[]Departure{{b, at.Add(time.Minute), svc}}},
+		{"grace cut to 0: an earlier departure ends now", []Entry{a}, []Entry{a}, nil, []Departure{{b, at.Add(time.Minute), svc}}, 0, nil},
 		{"grace over: dropped", []Entry{a}, []Entry{a}, nil, []Departure{{b, at, svc}}, time.Minute, nil},
 		{"came back: no longer leaving", []Entry{a}, []Entry{a, b}, nil, []Departure{{b, at.Add(time.Minute), svc}}, time.Minute, nil},
 		{"still given by another source: not leaving", []Entry{a, b}, []Entry{a}, []Entry{b}, nil, time.Minute, nil},
