@@ -59,6 +59,21 @@ test: control-plane helm verify-generated build ## Run unit, integration (envtes
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed: run make fmt"; exit 1; }
 	go vet ./...
 	MANAGER_BIN=$(LOCALBIN)/manager KUBECTL_BIN=$(KUBEBUILDER_ASSETS)/kubectl HELM_BIN=$(HELM) go test $(GO_TEST_FLAGS) ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT) FUZZMINIMIZETIME=1s
+
+# Every Fuzz function in the module's test files, as package:Function.
+FUZZ_TARGETS = $(shell grep -r --include='*_test.go' --exclude-dir=bin --exclude-dir=hack -o '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's|^(.*)/[^/]*:func (.*)$$|\1:\2|')
+FUZZTIME ?= 2m
+FUZZTIME_SHORT ?= 5s
+# Shrinking a new input can take a minute; a short run spends its time fuzzing.
+FUZZMINIMIZETIME ?= 60s
+
+.PHONY: fuzz
+fuzz: ## Fuzz address parsing and the builders, FUZZTIME per target (2m); a failing input is saved under testdata/fuzz.
+	@for t in $(FUZZ_TARGETS); do \
+		echo ">> fuzzing $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) "$${t%%:*}" || exit 1; \
+	done
 
 ##@ Build
 
