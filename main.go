@@ -31,6 +31,8 @@ func main() {
 	flag.StringVar(&opts.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; in a cluster, the manager's own.")
 	flag.StringVar(&opts.watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces whose PostHogProxies (and their Deployments, Services and EndpointSlices) the manager watches; empty: all.")
 	flag.StringVar(&opts.presetsFile, "presets-file", "", "YAML file of trusted proxy presets that add to or replace the built-in ones (see docs/trusted-proxies.md).")
+	flag.Float64Var(&opts.qps, "kube-api-qps", 20, "Requests per second the manager sends to the API server, on average.")
+	flag.IntVar(&opts.burst, "kube-api-burst", 30, "Requests the manager may send to the API server at once, above --kube-api-qps.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -48,6 +50,8 @@ type options struct {
 	metricsAddr, probeAddr, presetsFile      string
 	leaderElect                              bool
 	leaderElectionNamespace, watchNamespaces string
+	qps                                      float64
+	burst                                    int
 }
 
 func run(opts options) error {
@@ -65,7 +69,12 @@ func run(opts options) error {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(proxyv1.AddToScheme(scheme))
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	config, err := ctrl.GetConfig()
+	if err != nil {
+		return err
+	}
+	config.QPS, config.Burst = float32(opts.qps), opts.burst
+	mgr, err := ctrl.NewManager(config, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: opts.metricsAddr},
 		HealthProbeBindAddress:  opts.probeAddr,
