@@ -69,6 +69,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
+	defer stopRestarted()
 	fmt.Fprintf(os.Stderr, "local control plane up in %s\n", time.Since(start).Round(time.Millisecond))
 
 	if k8sClient, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
