@@ -14,7 +14,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
 var updateHelm = flag.Bool("update-helm", false, "rewrite testdata/helm-template.yaml")
@@ -28,19 +27,8 @@ func helmCmd(t *testing.T, args ...string) string {
 	if bin == "" {
 		t.Fatal("HELM_BIN is not set: run the tests with make test, which builds helm")
 	}
-	user, err := env.AddUser(envtest.User{Name: "helm", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := adminKubeconfig(t, "helm")
 	dir := t.TempDir()
-	path := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(bin, append(args, "--kubeconfig", path)...)
 	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+dir, "HELM_CONFIG_HOME="+dir, "HELM_DATA_HOME="+dir)
 	out, err := cmd.CombinedOutput()
