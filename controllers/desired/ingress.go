@@ -151,10 +151,27 @@ func ingressAnnotations(proxy *proxyv1.PostHogProxy, role string) map[string]str
 	}
 	if role == RolePrivate {
 		// On the private Ingress the preset's annotations are what keeps
-		// it private (scheme, source ranges): no annotation overrides them.
+		// it private (scheme, source ranges): no annotation overrides them,
+		// under their own key or under another name the controller reads
+		// for the same setting.
+		for key := range preset {
+			for _, alias := range privateAliases[key] {
+				delete(out, alias)
+			}
+		}
 		maps.Copy(out, preset)
 	}
 	return out
+}
+
+// privateAliases are, for an annotation a preset writes on the private
+// Ingress, the other names its controller reads for the same setting, and
+// prefers: ingress-nginx reads allowlist-source-range before the older
+// whitelist-source-range, HAProxy's controller reads whitelist as well as
+// allow-list.
+var privateAliases = map[string][]string{
+	"nginx.ingress.kubernetes.io/whitelist-source-range": {"nginx.ingress.kubernetes.io/allowlist-source-range"},
+	"haproxy.org/allow-list":                             {"haproxy.org/whitelist"},
 }
 
 func backend(svc proxyv1.BackendService) *networkingv1ac.IngressBackendApplyConfiguration {

@@ -216,6 +216,25 @@ func TestIngressAnnotations(t *testing.T) {
 			t.Error("the public Ingress got the allow-list")
 		}
 	})
+	t.Run("no alias of a source-range annotation opens the private Ingress", func(t *testing.T) {
+		for _, tt := range []struct {
+			controller   proxyv1.IngressController
+			guard, alias string
+		}{
+			{proxyv1.ControllerNginx, "nginx.ingress.kubernetes.io/whitelist-source-range", "nginx.ingress.kubernetes.io/allowlist-source-range"},
+			{proxyv1.ControllerHAProxy, "haproxy.org/allow-list", "haproxy.org/whitelist"},
+		} {
+			p := ingressProxy(proxyv1.ExposeSplit, tt.controller, proxyv1.TLSAtIngress)
+			p.Spec.Ingress.Annotations = map[string]proxyv1.AnnotationValue{tt.alias: "0.0.0.0/0", tt.guard: "0.0.0.0/0"}
+			private := ingressAnnotations(p, RolePrivate)
+			if _, ok := private[tt.alias]; ok || private[tt.guard] != "10.0.0.0/8,192.168.0.0/16" {
+				t.Errorf("%s private: %s=%q, %s=%q; want only the spec's source ranges", tt.controller, tt.alias, private[tt.alias], tt.guard, private[tt.guard])
+			}
+			if got := ingressAnnotations(p, RolePublic)[tt.alias]; got != "0.0.0.0/0" {
+				t.Errorf("%s public: %s=%q, want the user's value", tt.controller, tt.alias, got)
+			}
+		}
+	})
 	t.Run("generic writes no controller annotation", func(t *testing.T) {
 		p := ingressProxy(proxyv1.ExposeSplit, proxyv1.ControllerGeneric, proxyv1.TLSAtIngress)
 		if got := ingressAnnotations(p, RolePrivate); len(got) != 0 {
