@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/onsi/gomega"
+
 	"go.uber.org/zap/zapcore"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -48,6 +50,10 @@ func run(m *testing.M) int {
 	}
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(proxyv1.AddToScheme(scheme))
+	// Gomega's one second is too short for a busy two-core machine; a
+	// test that needs a bound of its own sets it.
+	SetDefaultEventuallyTimeout(10 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	// Quiet by default: cancelling the manager at the end logs in-flight
 	// reconciles as errors. TEST_VERBOSE=1 shows everything.
 	level := zapcore.DPanicLevel

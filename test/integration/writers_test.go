@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -158,7 +159,9 @@ func TestSameValueInAnotherSpellingIsNotFought(t *testing.T) {
 	for _, n := range []string{ns, twin} {
 		gitops.write(t, n, spelled)
 	}
-	Expect(getDeployment(Default, ns, "posthog-web").Generation).To(Equal(d.Generation), "the two writers took turns")
+	Consistently(func(g Gomega) {
+		g.Expect(getDeployment(g, ns, "posthog-web").Generation).To(Equal(d.Generation), "the two writers took turns")
+	}).WithTimeout(2 * time.Second).Should(Succeed())
 	deleteAndWaitGone(t, proxy)
 	Expect(writtenBy(t, ns)).To(Equal(writtenBy(t, twin)))
 }
