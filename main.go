@@ -6,14 +6,18 @@ import (
 	"flag"
 	"os"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/leaderelection"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers"
@@ -31,8 +35,10 @@ func main() {
 	flag.StringVar(&opts.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; in a cluster, the manager's own.")
 	flag.StringVar(&opts.watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces whose PostHogProxies (and their Deployments, Services and EndpointSlices) the manager watches; empty: all.")
 	flag.StringVar(&opts.presetsFile, "presets-file", "", "YAML file of trusted proxy presets that add to or replace the built-in ones (see docs/trusted-proxies.md).")
-	flag.Float64Var(&opts.qps, "kube-api-qps", 20, "Requests per second the manager sends to the API server, on average.")
-	flag.IntVar(&opts.burst, "kube-api-burst", 30, "Requests the manager may send to the API server at once, above --kube-api-qps.")
+	flag.Float64Var(&opts.qps, "kube-api-qps", 20, "Requests per second the manager sends to the API server for each kind of object, on average.")
+	flag.IntVar(&opts.burst, "kube-api-burst", 30, "Requests of one kind the manager may send to the API server at once, above --kube-api-qps.")
+	flag.IntVar(&opts.concurrency, "concurrent-reconciles", 4, "PostHogProxies reconciled at the same time.")
+	flag.DurationVar(&opts.syncPeriod, "sync-period", 10*time.Hour, "How often every PostHogProxy is reconciled again without a change; a reconcile with nothing to change writes nothing.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -51,7 +57,8 @@ type options struct {
 	leaderElect                              bool
 	leaderElectionNamespace, watchNamespaces string
 	qps                                      float64
-	burst                                    int
+	burst, concurrency                       int
+	syncPeriod                               time.Duration
 }
 
 func run(opts options) error {
@@ -74,21 +81,35 @@ func run(opts options) error {
 		return err
 	}
 	config.QPS, config.Burst = float32(opts.qps), opts.burst
+	cacheOptions := controllers.CacheOptions(splitList(opts.watchNamespaces)...)
+	cacheOptions.SyncPeriod = &opts.syncPeriod
+	const leaderElectionID = "posthog-proxy-operator.proxy.posthog-operator.io"
+	lock, err := leaderelection.NewResourceLock(config, noLeaderEvents{}, leaderelection.Options{
+		LeaderElection: opts.leaderElect, LeaderElectionID: leaderElectionID,
+		LeaderElectionNamespace: opts.leaderElectionNamespace, RenewDeadline: 10 * time.Second,
+	})
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(config, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: opts.metricsAddr},
 		HealthProbeBindAddress:  opts.probeAddr,
 		LeaderElection:          opts.leaderElect,
-		LeaderElectionID:        "posthog-proxy-operator.proxy.posthog-operator.io",
+		LeaderElectionID:        leaderElectionID,
 		LeaderElectionNamespace: opts.leaderElectionNamespace,
+		// The Lease names the leader; an Event for every change of leader
+		// would be a write with nothing to act on.
+		LeaderElectionResourceLockInterface: lock,
 		// A new leader takes over at once instead of waiting out the lease.
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         controllers.CacheOptions(splitList(opts.watchNamespaces)...),
+		Cache:                         cacheOptions,
 	})
 	if err != nil {
 		return err
 	}
-	reconciler := &controllers.PostHogProxyReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Presets: presets}
+	reconciler := &controllers.PostHogProxyReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Presets: presets,
+		MaxConcurrentReconciles: opts.concurrency}
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return err
 	}
@@ -110,3 +131,10 @@ func splitList(v string) []string {
 	}
 	return out
 }
+
+// noLeaderEvents gives leader election no event recorder, so it writes no
+// Events.
+type noLeaderEvents struct{}
+
+func (noLeaderEvents) GetEventRecorderFor(string) record.EventRecorder { return nil }
+func (noLeaderEvents) GetEventRecorder(string) recorder.EventRecorder  { return nil }

@@ -36,6 +36,9 @@ type PostHogProxyReconciler struct {
 	Presets trust.Presets
 	// Now tells the time; nil means the wall clock.
 	Now func() time.Time
+	// MaxConcurrentReconciles is how many PostHogProxies are reconciled at
+	// once; 0 means one.
+	MaxConcurrentReconciles int
 }
 
 func (r *PostHogProxyReconciler) now() time.Time {

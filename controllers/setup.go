@@ -8,12 +8,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -84,6 +83,7 @@ func (r *PostHogProxyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&proxyv1.PostHogProxy{}, handler.EnqueueRequestsFromMapFunc(r.proxiesSharingHosts),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deleting))).
 		Named("posthogproxy").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }
 
@@ -151,25 +151,4 @@ func (r *PostHogProxyReconciler) proxiesForDeployment(ctx context.Context, obj c
 		requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: by}})
 	}
 	return requests
-}
-
-// CacheOptions keeps only the operator's own ConfigMaps and Ingresses in the
-// manager's cache, not every one in the cluster, and EndpointSlices without
-// their managedFields; with namespaces, only those namespaces are watched.
-func CacheOptions(namespaces ...string) cache.Options {
-	own := labels.SelectorFromSet(labels.Set{desired.ManagedByLabel: desired.ManagedByValue})
-	var defaults map[string]cache.Config
-	if len(namespaces) > 0 {
-		defaults = map[string]cache.Config{}
-		for _, ns := range namespaces {
-			defaults[ns] = cache.Config{}
-		}
-	}
-	return cache.Options{DefaultNamespaces: defaults, ByObject: map[client.Object]cache.ByObject{
-		&corev1.ConfigMap{}:     {Label: own},
-		&networkingv1.Ingress{}: {Label: own},
-		// Every EndpointSlice is watched, for the Services a list trusts;
-		// their managedFields are never read.
-		&discoveryv1.EndpointSlice{}: {Transform: cache.TransformStripManagedFields()},
-	}}
 }
