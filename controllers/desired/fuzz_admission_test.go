@@ -29,8 +29,8 @@ import (
 // uniqueness and CEL rules, and a DNS-subdomain name in a DNS-label
 // namespace. It is what controllers/render does (validate.go), compiled
 // once: render.Read loads the CRD and compiles every CEL rule per call,
-// about 60 ms, too slow to filter fuzz inputs. render.Read also leaves out
-// the list-type and metadata checks the API server makes;
+// about 60 ms, too slow to filter fuzz inputs. render.Read leaves out the
+// metadata checks, since it names the object itself;
 // TestFuzzAdmissionAgreesWithRender holds the two together on documents
 // both judge.
 type admission struct {

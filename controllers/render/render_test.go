@@ -74,6 +74,8 @@ func TestRenderRefusesWhatTheAPIServerRefuses(t *testing.T) {
 		{"a snippet annotation", proxyYAML + "    annotations:\n      nginx.ingress.kubernetes.io/server-snippet: x\n",
 			"spec.ingress.annotations must not inject configuration"},
 		{"a port as a string", strings.Replace(proxyYAML, "number: 8000", "number: \"8000\"", 1), "spec.ingress.service.port.number"},
+		{"a duplicate host", strings.Replace(proxyYAML, "hosts: [posthog.example.com]", "hosts: [posthog.example.com, posthog.example.com]", 1),
+			`spec.hosts[1]: Duplicate value: "posthog.example.com"`},
 		{"no PostHogProxy", "apiVersion: v1\nkind: Service\nmetadata: {name: x}\n", "the input holds no PostHogProxy"},
 		{"two PostHogProxies", proxyYAML + "---\n" + proxyYAML, "more than one PostHogProxy"},
 	} {

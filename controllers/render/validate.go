@@ -12,6 +12,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
 	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -51,8 +52,8 @@ func loadSchema() (*schema, error) {
 }
 
 // defaultAndValidate applies the schema's defaults to a PostHogProxy and
-// checks it against the schema and its CEL rules, as the API server does on
-// create.
+// checks it against the schema, its list types and its CEL rules, as the
+// API server does on create.
 func (s *schema) defaultAndValidate(obj *unstructured.Unstructured) error {
 	structuraldefaulting.Default(obj.Object, s.structural)
 	validator, _, err := validation.NewSchemaValidator(s.internal)
@@ -60,6 +61,8 @@ func (s *schema) defaultAndValidate(obj *unstructured.Unstructured) error {
 		return err
 	}
 	errs := validation.ValidateCustomResource(nil, obj.Object, validator)
+	// Duplicates in a set or map list (hosts, targets, presets, ...).
+	errs = append(errs, listtype.ValidateListSetsAndMaps(nil, s.structural, obj.Object)...)
 	celErrs, _ := cel.NewValidator(s.structural, true, celconfig.PerCallLimit).
 		Validate(context.Background(), nil, s.structural, obj.Object, nil, celconfig.RuntimeCELCostBudget)
 	errs = append(errs, celErrs...)
