@@ -15,7 +15,7 @@ func TestCacheKeepsWhatTheOperatorReads(t *testing.T) {
 	deleted := metav1.Now()
 	meta := metav1.ObjectMeta{
 		Name: "posthog-web", Namespace: "analytics", UID: "u1", ResourceVersion: "42", Generation: 3, DeletionTimestamp: &deleted,
-		Labels: map[string]string{"app": "posthog", discoveryv1.LabelServiceName: "ingress"},
+		Labels:      map[string]string{"app": "posthog", discoveryv1.LabelServiceName: "ingress"},
 		Annotations: map[string]string{desired.PatchedByAnnotation: "posthog", "kubectl.kubernetes.io/last-applied-configuration": "{...}"},
 		ManagedFields: []metav1.ManagedFieldsEntry{
 			{Manager: "helm", Operation: metav1.ManagedFieldsOperationUpdate, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}},
