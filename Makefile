@@ -55,7 +55,7 @@ verify-generated: controller-gen ## Fail when the generated CRD, RBAC or DeepCop
 	for f in $(GENERATED); do diff -ru "$$tmp/$$f" "$$f" || { echo "$$f was stale and has been regenerated: review and commit it"; exit 1; }; done
 
 .PHONY: test
-test: control-plane helm verify-generated build ## Run unit, integration (envtest, helm, kustomize) and demo tests on the local control plane.
+test: control-plane helm verify-generated build ## Run checks, unit, integration (faults, helm, kubectl, kustomize), demo and image tests, and a 5 s fuzz per target.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed: run make fmt"; exit 1; }
 	go vet ./...
 	MANAGER_BIN=$(LOCALBIN)/manager KUBECTL_BIN=$(KUBEBUILDER_ASSETS)/kubectl HELM_BIN=$(HELM) go test $(GO_TEST_FLAGS) ./...
@@ -74,6 +74,12 @@ fuzz: ## Fuzz address parsing and the builders, FUZZTIME per target (2m); a fail
 		echo ">> fuzzing $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
 		go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) "$${t%%:*}" || exit 1; \
 	done
+
+##@ Benchmarks
+
+.PHONY: bench
+bench: build control-plane ## Measure the operator against the physical limit on the local control plane into BENCHMARKS.md; BENCH_FLAGS for hack/bench's flags.
+	go run ./hack/bench -manager $(LOCALBIN)/manager -out BENCHMARKS.md $(BENCH_FLAGS)
 
 ##@ Build
 
