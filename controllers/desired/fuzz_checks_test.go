@@ -309,7 +309,7 @@ func checkPatch(t *testing.T, proxy *proxyv1.PostHogProxy, name string, containe
 
 // checkStatus: the status is what the API server takes on the status
 // subresource (schema, list-type keys, CEL).
-func checkStatus(t *testing.T, a *admission, proxy *proxyv1.PostHogProxy) {
+func checkStatus(t *testing.T, a admission, proxy *proxyv1.PostHogProxy) {
 	t.Helper()
 	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(proxy)
 	if err != nil {

@@ -39,7 +39,7 @@ var t0 = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 // first reconcile. Every object is checked as the API server would check
 // it; the reconcile's own promises (read back what it wrote, the variables
 // PostHog gets) are checked too.
-func build(t *testing.T, a *admission, proxy *proxyv1.PostHogProxy, endpoints string, later time.Duration) built {
+func build(t *testing.T, a admission, proxy *proxyv1.PostHogProxy, endpoints string, later time.Duration) built {
 	proxy = proxy.DeepCopy()
 	proxy.Generation = 1
 	var out built

@@ -39,8 +39,7 @@ type Input struct {
 // field and the rule.
 // Objects that name no namespace are in namespace, as with kubectl apply.
 func Read(r io.Reader, namespace string) (Input, error) {
-	s, err := loadSchema()
-	if err != nil {
+	if _, err := loadSchema(); err != nil {
 		return Input{}, err
 	}
 	var in Input
@@ -80,7 +79,7 @@ func Read(r io.Reader, namespace string) (Input, error) {
 			if item.GetNamespace() == "" {
 				item.SetNamespace(namespace)
 			}
-			if err := in.add(s, item); err != nil {
+			if err := in.add(item); err != nil {
 				return Input{}, err
 			}
 		}
@@ -91,13 +90,13 @@ func Read(r io.Reader, namespace string) (Input, error) {
 	return in, nil
 }
 
-func (in *Input) add(s *schema, obj *unstructured.Unstructured) error {
+func (in *Input) add(obj *unstructured.Unstructured) error {
 	switch obj.GroupVersionKind() {
 	case proxyv1.GroupVersion.WithKind("PostHogProxy"):
 		if in.Proxy != nil {
 			return errors.New("the input holds more than one PostHogProxy; render takes one at a time")
 		}
-		if err := s.defaultAndValidate(obj); err != nil {
+		if err := defaultAndValidate(obj); err != nil {
 			return err
 		}
 		in.Proxy = &proxyv1.PostHogProxy{}
