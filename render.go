@@ -5,10 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
 
+	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
+	"github.com/posthog-operator/posthog-proxy-operator/controllers/edge"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/render"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/trust"
 )
@@ -28,8 +31,29 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.Var(&inputs, "f", "a YAML or JSON file with the PostHogProxy, its target Deployments and, for discovered trusted proxies, EndpointSlices or Services; repeatable; - or none reads standard input")
 	presetsFile := fs.String("presets-file", "", "YAML file of trusted proxy presets that add to or replace the built-in ones, as the manager's flag")
 	namespace := fs.String("namespace", "default", "namespace of the objects that name none, as kubectl apply would use")
+	edgeKind := fs.String("edge", "", "instead of the Kubernetes objects, print the configuration of a reverse proxy in front of the ingress controller: nginx or apache")
+	var opts edge.Options
+	fs.StringVar(&opts.Upstream, "upstream", "", "with --edge: host:port of the ingress controller the proxy forwards to")
+	fs.Func("listen-address", "with --edge: the one address the proxy listens on (default all)", func(v string) (err error) {
+		opts.ListenAddress, err = netip.ParseAddr(v)
+		return err
+	})
+	fs.IntVar(&opts.HTTPPort, "http-port", 80, "with --edge: port for plain HTTP")
+	fs.IntVar(&opts.HTTPSPort, "https-port", 443, "with --edge: port for HTTPS, unless spec.tls.termination is None")
+	fs.StringVar(&opts.CertFile, "tls-cert", "", "with --edge: certificate file presented to clients, unless spec.tls.termination is None")
+	fs.StringVar(&opts.KeyFile, "tls-key", "", "with --edge: key file of --tls-cert")
+	fs.Func("trusted-hops", "with --edge: comma-separated addresses or ranges of the proxies in front of this one (a CDN), whose X-Forwarded-For and X-Forwarded-Proto are kept", func(v string) error {
+		for _, s := range strings.Split(v, ",") {
+			p, err := parsePrefix(strings.TrimSpace(s))
+			if err != nil {
+				return err
+			}
+			opts.TrustedHops = append(opts.TrustedHops, p)
+		}
+		return nil
+	})
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: manager render [-f FILE]... [--namespace NS] [--presets-file FILE]\n\nPrints, as YAML, the ConfigMap, Ingresses and Deployment patches the controller would apply for a PostHogProxy.")
+		fmt.Fprintln(stderr, "usage: manager render [-f FILE]... [--namespace NS] [--presets-file FILE]\n       manager render --edge nginx|apache --upstream HOST:PORT [--tls-cert FILE --tls-key FILE] [-f FILE]...\n\nPrints, as YAML, the ConfigMap, Ingresses and Deployment patches the controller would apply for a\nPostHogProxy; with --edge, the NGINX or Apache configuration of a reverse proxy in front of the\ningress controller instead.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -68,6 +92,9 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "render:", err)
 		return 1
 	}
+	if *edgeKind != "" {
+		return printEdge(*edgeKind, in, opts, stdout, stderr)
+	}
 	out := render.Render(in, presets, time.Now())
 	for _, p := range out.Problems {
 		fmt.Fprintln(stderr, "render: the controller would report", p)
@@ -79,4 +106,36 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	_, _ = stdout.Write(data)
 	return 0
+}
+
+func printEdge(kind string, in render.Input, opts edge.Options, stdout, stderr io.Writer) int {
+	builders := map[string]func(*proxyv1.PostHogProxy, edge.Options) (string, error){"nginx": edge.NGINX, "apache": edge.Apache}
+	build, ok := builders[kind]
+	if !ok {
+		fmt.Fprintf(stderr, "render: --edge must be nginx or apache, not %q\n", kind)
+		return 2
+	}
+	text, err := build(in.Proxy, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "render:", err)
+		return 1
+	}
+	_, _ = io.WriteString(stdout, text)
+	return 0
+}
+
+// parsePrefix reads an address (one host) or a range.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err == nil && p.Masked() != p {
+			err = fmt.Errorf("%s: write a range with its network address, %s", s, p.Masked())
+		}
+		return p, err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -55,7 +55,7 @@ func IngressPlans(proxy *proxyv1.PostHogProxy, hosts []string) []IngressPlan {
 	if len(hosts) == 0 {
 		return nil
 	}
-	switch exposure(proxy) {
+	switch EffectiveExposure(proxy) {
 	case proxyv1.ExposePublicOnly:
 		return []IngressPlan{{Name: IngressName(proxy), Role: RolePublic, Hosts: hosts, Paths: PublicPaths(proxy)}}
 	case proxyv1.ExposeSplit:
@@ -85,7 +85,9 @@ func PublicPaths(proxy *proxyv1.PostHogProxy) []string {
 	return slices.Compact(paths)
 }
 
-func isFile(path string) bool {
+// IsFilePath says whether a public path names a file, which matches exactly,
+// rather than an endpoint, which matches everything below it.
+func IsFilePath(path string) bool {
 	return strings.Contains(path[strings.LastIndex(path, "/")+1:], ".")
 }
 
@@ -185,7 +187,8 @@ func backend(svc proxyv1.BackendService) *networkingv1ac.IngressBackendApplyConf
 		networkingv1ac.IngressServiceBackend().WithName(svc.Name).WithPort(port))
 }
 
-func exposure(proxy *proxyv1.PostHogProxy) proxyv1.Exposure {
+// EffectiveExposure is spec.ingress.exposure, All when unset.
+func EffectiveExposure(proxy *proxyv1.PostHogProxy) proxyv1.Exposure {
 	if proxy.Spec.Ingress.Exposure == "" {
 		return proxyv1.ExposeAll
 	}

@@ -41,13 +41,13 @@ func (p ingressPreset) pathRules(path string) []pathRule {
 	switch {
 	case p.globPaths && path == "/":
 		return []pathRule{{"/*", networkingv1.PathTypeImplementationSpecific}}
-	case p.globPaths && isFile(path):
+	case p.globPaths && IsFilePath(path):
 		return []pathRule{{path, networkingv1.PathTypeImplementationSpecific}}
 	case p.globPaths:
 		return []pathRule{{path, networkingv1.PathTypeImplementationSpecific}, {path + "/*", networkingv1.PathTypeImplementationSpecific}}
 	case path == "/":
 		return []pathRule{{path, networkingv1.PathTypePrefix}}
-	case isFile(path):
+	case IsFilePath(path):
 		return []pathRule{{path, networkingv1.PathTypeExact}}
 	default:
 		// The Ingress API's Prefix matches by path element, so /s alone would
@@ -64,7 +64,7 @@ func nginxAnnotations(proxy *proxyv1.PostHogProxy, role string) map[string]strin
 	out := map[string]string{
 		// ingress-nginx refuses bodies over 1m by default; recordings are
 		// larger.
-		"nginx.ingress.kubernetes.io/proxy-body-size": fmt.Sprintf("%dm", bodySizeMiB(proxy)),
+		"nginx.ingress.kubernetes.io/proxy-body-size": fmt.Sprintf("%dm", MaxBodySizeMiB(proxy)),
 		// HTTPS is redirected at the layer that terminates TLS, and only there.
 		"nginx.ingress.kubernetes.io/ssl-redirect": fmt.Sprint(proxy.Spec.TLS.Termination == proxyv1.TLSAtIngress),
 	}
@@ -133,7 +133,8 @@ func sourceRanges(proxy *proxyv1.PostHogProxy, role string) string {
 // DefaultMaxBodySizeMiB is spec.ingress.maxBodySize's default, in MiB.
 const DefaultMaxBodySizeMiB = 25
 
-func bodySizeMiB(proxy *proxyv1.PostHogProxy) int64 {
+// MaxBodySizeMiB is spec.ingress.maxBodySize in whole MiB, rounded up.
+func MaxBodySizeMiB(proxy *proxyv1.PostHogProxy) int64 {
 	q := proxy.Spec.Ingress.MaxBodySize
 	if q == nil {
 		return DefaultMaxBodySizeMiB

@@ -1,0 +1,45 @@
+package edge
+
+import (
+	_ "embed"
+	"strings"
+	"text/template"
+
+	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
+)
+
+//go:embed apache.conf.tmpl
+var apacheText string
+
+var apacheTemplate = template.Must(template.New("apache").Funcs(template.FuncMap{
+	"join":      strings.Join,
+	"hasPrefix": strings.HasPrefix,
+	"fromHop":   fromHop,
+	"unlessHop": unlessHop,
+}).Parse(apacheText))
+
+// Apache is a file for Apache httpd's server config (such as
+// /etc/apache2/sites-available/posthog.conf) that forwards the
+// PostHogProxy's hosts to the ingress controller. It needs mod_proxy,
+// mod_proxy_http, mod_headers, mod_rewrite and, with TLS, mod_ssl.
+func Apache(proxy *proxyv1.PostHogProxy, opts Options) (string, error) {
+	return execute(apacheTemplate, proxy, opts)
+}
+
+// unlessHop is the condition of a header rule that applies unless the peer
+// is a trusted hop: none at the edge, where it always applies.
+func unlessHop(hops []string) string {
+	if len(hops) == 0 {
+		return ""
+	}
+	return ` "expr=! ` + fromHop(hops) + `"`
+}
+
+// fromHop is an ap_expr that is true when the peer is a trusted hop.
+func fromHop(hops []string) string {
+	terms := make([]string, len(hops))
+	for i, h := range hops {
+		terms[i] = "-R '" + h + "'"
+	}
+	return "(" + strings.Join(terms, " || ") + ")"
+}
