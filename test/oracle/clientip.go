@@ -31,6 +31,14 @@ type Settings struct {
 	TrustAll       bool
 	TrustedProxies []string
 	Matching       Matching
+	// AllowedHosts is ALLOWED_HOSTS, ["*"] when unset.
+	AllowedHosts []string
+	// SSLRedirect: PostHog redirects plain HTTP to HTTPS. On unless
+	// DISABLE_SECURE_SSL_REDIRECT is true or SECURE_COOKIES is false.
+	SSLRedirect bool
+	// AllowedIPBlocks is ALLOWED_IP_BLOCKS: when set, only clients in them
+	// reach anything but the public endpoints.
+	AllowedIPBlocks []netip.Prefix
 }
 
 // FromEnv reads settings from environment variables the way PostHog does.
@@ -41,12 +49,41 @@ func FromEnv(env map[string]string, matching Matching) Settings {
 		TrustAll: env["TRUST_ALL_PROXIES"] != "",
 		Matching: matching,
 	}
-	for _, p := range strings.Split(env["TRUSTED_PROXIES"], ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			s.TrustedProxies = append(s.TrustedProxies, p)
+	s.TrustedProxies = list(env["TRUSTED_PROXIES"])
+	s.AllowedHosts = []string{"*"}
+	if hosts, ok := env["ALLOWED_HOSTS"]; ok {
+		s.AllowedHosts = list(hosts)
+	}
+	// Secure cookies default to on in production, and the redirect follows
+	// them unless it is turned off on its own.
+	s.SSLRedirect = true
+	if v, ok := env["SECURE_COOKIES"]; ok {
+		s.SSLRedirect = truthy(v)
+	}
+	if truthy(env["DISABLE_SECURE_SSL_REDIRECT"]) {
+		s.SSLRedirect = false
+	}
+	for _, block := range list(env["ALLOWED_IP_BLOCKS"]) {
+		// PostHog reads each block with strict=False: host bits are dropped.
+		if p, err := netip.ParsePrefix(block); err == nil {
+			s.AllowedIPBlocks = append(s.AllowedIPBlocks, p.Masked())
+		} else if a, err := netip.ParseAddr(block); err == nil {
+			s.AllowedIPBlocks = append(s.AllowedIPBlocks, netip.PrefixFrom(a, a.BitLen()))
 		}
 	}
 	return s
+}
+
+// list reads a comma-separated variable as PostHog does: entries stripped
+// of spaces, empty ones dropped.
+func list(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func truthy(v string) bool {
