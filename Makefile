@@ -10,9 +10,15 @@ ETCD_VERSION := $(shell grep -o 'go.etcd.io/etcd/server/v3 v[0-9.]*' hack/tools/
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 
 LOCALBIN ?= $(CURDIR)/bin
-CONTROL_PLANE_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/posthog-proxy-operator/control-plane
+TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/posthog-proxy-operator
+CONTROL_PLANE_CACHE ?= $(TOOLS_CACHE)/control-plane
 KUBEBUILDER_ASSETS ?= $(CONTROL_PLANE_CACHE)/k8s-$(K8S_VERSION)-etcd-$(ETCD_VERSION)-$(shell go env GOOS)-$(shell go env GOARCH)
 export KUBEBUILDER_ASSETS
+
+TRAEFIK_VERSION := $(shell grep -o 'github.com/traefik/traefik/v3 v[0-9.]*' hack/tools/traefik/go.mod | head -1 | cut -d' ' -f2)
+TRAEFIK ?= $(TOOLS_CACHE)/traefik-$(TRAEFIK_VERSION)/traefik
+DEBIAN_RELEASE := $(shell . /etc/os-release 2>/dev/null && echo $${VERSION_CODENAME:-unknown})
+HTTP_PROXIES ?= $(TOOLS_CACHE)/debian-proxies-$(DEBIAN_RELEASE)
 
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 HELM_VERSION := $(shell grep -o 'helm.sh/helm/v4 v[0-9.]*' hack/tools/helm/go.mod | head -1 | cut -d' ' -f2)
@@ -55,10 +61,11 @@ verify-generated: controller-gen ## Fail when the generated CRD, RBAC or DeepCop
 	for f in $(GENERATED); do diff -ru "$$tmp/$$f" "$$f" || { echo "$$f was stale and has been regenerated: review and commit it"; exit 1; }; done
 
 .PHONY: test
-test: control-plane helm verify-generated build ## Run checks, unit, integration (faults, helm, kubectl, kustomize), demo and image tests, and a 5 s fuzz per target.
+test: control-plane helm traefik http-proxies verify-generated build ## Run checks, unit, integration (faults, helm, kubectl, kustomize), HTTP chain, demo and image tests, and a 5 s fuzz per target.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed: run make fmt"; exit 1; }
 	go vet ./...
-	MANAGER_BIN=$(LOCALBIN)/manager KUBECTL_BIN=$(KUBEBUILDER_ASSETS)/kubectl HELM_BIN=$(HELM) go test $(GO_TEST_FLAGS) ./...
+	MANAGER_BIN=$(LOCALBIN)/manager KUBECTL_BIN=$(KUBEBUILDER_ASSETS)/kubectl HELM_BIN=$(HELM) \
+		TRAEFIK_BIN=$(TRAEFIK) HTTP_PROXIES_ROOT=$(HTTP_PROXIES)/root CHAIN_TESTS=required go test $(GO_TEST_FLAGS) ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT) FUZZMINIMIZETIME=1s
 
 # Every Fuzz function in the module's test files, as package:Function.
@@ -108,6 +115,17 @@ helm: $(HELM) ## Build helm from the pinned module in hack/tools/helm into ./bin
 $(HELM):
 	@echo ">> building helm $(HELM_VERSION) from source (a few minutes the first time)" >&2
 	cd hack/tools/helm && go build -ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" -o $@ helm.sh/helm/v4/cmd/helm
+
+.PHONY: traefik
+traefik: $(TRAEFIK) ## Build the Traefik ingress controller for the HTTP chain tests into the tools cache (about 12 min the first time).
+$(TRAEFIK):
+	@echo ">> building traefik $(TRAEFIK_VERSION) from source into $(@D) (about 12 minutes and 3 GiB of memory the first time)" >&2
+	cd hack/tools/traefik && go build -trimpath -ldflags="-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$(TRAEFIK_VERSION)" -o $@.tmp github.com/traefik/traefik/v3/cmd/traefik
+	mv $@.tmp $@
+
+.PHONY: http-proxies
+http-proxies: ## Unpack NGINX and Apache httpd from Debian packages into the tools cache for the HTTP chain tests (no install, no service).
+	@hack/debian-proxies.sh "$(HTTP_PROXIES)" >/dev/null
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into ./bin.
