@@ -46,6 +46,13 @@ var topologies = []topology{
 		forwardedFor: []string{allowedClient},
 	},
 	{
+		name: "TLS at the ingress controller", termination: proxyv1.TLSAtIngress, scheme: "https",
+		start: func(*testing.T, *proxyv1.PostHogProxy) entry {
+			return entry{ip: "127.0.0.1", main: baseURL("https", traefik.websecure), plain: baseURL("http", traefik.webredirect)}
+		},
+		forwardedFor: []string{allowedClient},
+	},
+	{
 		name: "TLS at NGINX, plain HTTP inward", termination: proxyv1.TLSAtLoadBalancer, scheme: "https",
 		start: func(t *testing.T, proxy *proxyv1.PostHogProxy) entry {
 			e := startEdge(t, proxy, "nginx", nginxAddr, traefik.web)
@@ -81,7 +88,12 @@ const recordingSize = 20 << 20
 func TestTopologies(t *testing.T) {
 	for _, top := range topologies {
 		t.Run(top.name, func(t *testing.T) {
-			proxy := applyProxy(t, func(s *proxyv1.PostHogProxySpec) { s.TLS.Termination = top.termination })
+			proxy := applyProxy(t, func(s *proxyv1.PostHogProxySpec) {
+				s.TLS.Termination = top.termination
+				if top.termination == proxyv1.TLSAtIngress {
+					s.TLS.SecretName = tlsSecret
+				}
+			})
 			e := top.start(t, proxy)
 			honest, other := visitor{allowedClient, e.ip}, visitor{otherClient, e.ip}
 			private := e.main + "/api/projects/?limit=1"
@@ -126,7 +138,7 @@ func TestTopologies(t *testing.T) {
 					}
 					return
 				}
-				// Plain HTTP is redirected once, at the proxy that terminates
+				// Plain HTTP is redirected once, by the proxy that terminates
 				// TLS, even when the client claims HTTPS; then it is served.
 				a := honest.get(t, e.plain+"/api/projects/?limit=1", map[string]string{"X-Forwarded-Proto": "https"})
 				if a.status != 301 || a.decision != nil || a.location != private {

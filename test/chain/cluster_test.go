@@ -28,6 +28,8 @@ const (
 	publicClass   = "traefik"
 	internalClass = "traefik-internal"
 	proxyName     = "posthog"
+	// tlsSecret holds the certificate for the ingress controller.
+	tlsSecret = "posthog-tls"
 
 	// Clients bind their own loopback addresses. ALLOWED_IP_BLOCKS admits
 	// the first and not the second; the forged address is inside the
@@ -68,6 +70,11 @@ func createCluster(ctx context.Context) error {
 					}}},
 				},
 			},
+		},
+		&corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: tlsSecret, Namespace: postHogNS},
+			Type:       corev1.SecretTypeTLS,
+			Data:       map[string][]byte{corev1.TLSCertKey: certs.certPEM, corev1.TLSPrivateKeyKey: certs.keyPEM},
 		},
 		service(postHogNS, "posthog-web", "http", 8000),
 		endpoints(postHogNS, "posthog-web", backendAddr, "http", 8000),

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -13,19 +14,20 @@ import (
 
 // The backend's network: the API server refuses loopback addresses in an
 // EndpointSlice, so PostHog listens in a network namespace of its own,
-// reached over a veth pair from an address range reserved for network
-// testing (RFC 2544) that no real network uses. Nothing listens outside
-// loopback and this namespace.
-const (
-	netnsName   = "phpx-chain"
-	vethHost    = "phpx-chain0"
-	vethBackend = "phpx-chain1"
+// reached over a veth pair from a /24 of the range reserved for network
+// testing (RFC 2544, 198.18.0.0/15) that no real network uses. Names carry
+// the test process's ID, so that runs side by side do not collide. Nothing
+// listens outside loopback and this namespace.
+var (
+	netnsName, vethHost, vethBackend string
 	// hostSide is the address the ingress controller reaches PostHog from,
 	// as an ingress controller pod's IP would be.
-	hostSide = "198.18.77.1"
+	hostSide string
 	// backendAddr is the PostHog pod's address.
-	backendAddr = "198.18.77.2"
+	backendAddr string
 )
+
+const netnsPrefix = "phpx-"
 
 func ip(args ...string) error {
 	out, err := exec.Command("ip", args...).CombinedOutput()
@@ -35,14 +37,22 @@ func ip(args ...string) error {
 	return nil
 }
 
-// setUpNetwork creates the namespace and the veth pair, after removing
-// what an interrupted run left behind. teardown removes both.
+// setUpNetwork creates the namespace and the veth pair in a /24 no other
+// interface uses, after removing what runs that were killed left behind.
+// teardown removes both.
 func setUpNetwork() (teardown func(), err error) {
+	removeAbandoned()
+	pid := os.Getpid()
+	netnsName, vethHost, vethBackend = fmt.Sprintf("%s%d", netnsPrefix, pid), fmt.Sprintf("phpx%dh", pid), fmt.Sprintf("phpx%db", pid)
+	subnet, err := freeSubnet(pid)
+	if err != nil {
+		return nil, err
+	}
+	hostSide, backendAddr = subnet+".1", subnet+".2"
 	teardown = func() {
 		_ = ip("link", "del", vethHost)
 		_ = ip("netns", "del", netnsName)
 	}
-	teardown()
 	for _, args := range [][]string{
 		{"netns", "add", netnsName},
 		{"link", "add", vethHost, "type", "veth", "peer", "name", vethBackend},
@@ -59,6 +69,39 @@ func setUpNetwork() (teardown func(), err error) {
 		}
 	}
 	return teardown, nil
+}
+
+// removeAbandoned deletes the namespaces (and with them the veth pairs) of
+// runs whose process is gone.
+func removeAbandoned() {
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		name, _, _ := strings.Cut(line, " ")
+		pid, err := strconv.Atoi(strings.TrimPrefix(name, netnsPrefix))
+		if !strings.HasPrefix(name, netnsPrefix) || err != nil {
+			continue
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+			_ = ip("link", "del", fmt.Sprintf("phpx%dh", pid))
+			_ = ip("netns", "del", name)
+		}
+	}
+}
+
+// freeSubnet is the first 198.18.x.0/24, from one the process ID picks,
+// that no interface of this machine has an address in.
+func freeSubnet(pid int) (string, error) {
+	out, err := exec.Command("ip", "-o", "-4", "addr", "show").Output()
+	if err != nil {
+		return "", err
+	}
+	for i := range 256 {
+		subnet := fmt.Sprintf("198.18.%d", (pid+i)%256)
+		if !strings.Contains(string(out), " "+subnet+".") {
+			return subnet, nil
+		}
+	}
+	return "", fmt.Errorf("every /24 of 198.18.0.0/16 is in use here")
 }
 
 // listenInNetns opens a TCP listener inside the backend's namespace from
