@@ -451,7 +451,7 @@ type PrivateIngress struct {
 }
 
 // SourceRange is a network in CIDR form, such as 10.0.0.0/8.
-// +kubebuilder:validation:MinLength=9
+// +kubebuilder:validation:MinLength=4
 // +kubebuilder:validation:MaxLength=49
 // +kubebuilder:validation:XValidation:rule="isCIDR(self) && cidr(self).masked() == cidr(self)",message="spec.ingress.private.sourceRanges entries must be networks written with their network address, such as 10.0.0.0/8 or 2001:db8::/32"
 // +kubebuilder:validation:XValidation:rule="!isCIDR(self) || cidr(self).prefixLength() > 0",message="spec.ingress.private.sourceRanges must not hold a /0 network: it lets everyone in; use exposure All if that is meant"

@@ -315,7 +315,8 @@ func TestValidationAcceptsGoodInputAndDefaults(t *testing.T) {
 		{"Split with source ranges on nginx, cert-manager, extra public paths", func(p *proxyv1.PostHogProxy) {
 			p.Spec.Ingress.Exposure = proxyv1.ExposeSplit
 			p.Spec.Ingress.Controller = proxyv1.ControllerNginx
-			p.Spec.Ingress.Private = &proxyv1.PrivateIngress{ClassName: "nginx-internal", SourceRanges: []proxyv1.SourceRange{"10.0.0.0/8", "2001:db8::/32"}}
+			// Short IPv6 networks too: fd00::/8 is 8 characters.
+			p.Spec.Ingress.Private = &proxyv1.PrivateIngress{ClassName: "nginx-internal", SourceRanges: []proxyv1.SourceRange{"10.0.0.0/8", "2001:db8::/32", "fd00::/8", "::1/128"}}
 			p.Spec.Ingress.PublicPaths = []proxyv1.PublicPath{"/api/surveys/", "/static/toolbar.js"}
 			p.Spec.Ingress.MaxBodySize = ptr.To(resource.MustParse("64Mi"))
 			p.Spec.TLS.CertManager = &proxyv1.CertManagerIssuer{Name: "letsencrypt"}
