@@ -42,8 +42,12 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.IntVar(&opts.HTTPSPort, "https-port", 443, "with --edge: port for HTTPS, unless spec.tls.termination is None")
 	fs.StringVar(&opts.CertFile, "tls-cert", "", "with --edge: certificate file presented to clients, unless spec.tls.termination is None")
 	fs.StringVar(&opts.KeyFile, "tls-key", "", "with --edge: key file of --tls-cert")
+	fs.StringVar(&opts.UpstreamCA, "upstream-ca", "", "with --edge and spec.tls.termination Ingress: CA certificates to verify the ingress controller's certificate with (default: encrypted, not verified)")
 	fs.Func("trusted-hops", "with --edge: comma-separated addresses or ranges of the proxies in front of this one (a CDN), whose X-Forwarded-For and X-Forwarded-Proto are kept", func(v string) error {
 		for _, s := range strings.Split(v, ",") {
+			if strings.TrimSpace(s) == "" {
+				return fmt.Errorf("an empty entry in %q", v)
+			}
 			p, err := parsePrefix(strings.TrimSpace(s))
 			if err != nil {
 				return err
@@ -58,6 +62,18 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *edgeKind == "" {
+		var edgeOnly []string
+		fs.Visit(func(f *flag.Flag) {
+			if strings.Contains(f.Usage, "with --edge") {
+				edgeOnly = append(edgeOnly, "--"+f.Name)
+			}
+		})
+		if len(edgeOnly) > 0 {
+			fmt.Fprintf(stderr, "render: %s only mean something with --edge nginx or --edge apache\n", strings.Join(edgeOnly, ", "))
+			return 2
+		}
 	}
 	var input bytes.Buffer
 	if len(inputs) == 0 {
@@ -119,6 +135,9 @@ func printEdge(kind string, in render.Input, opts edge.Options, stdout, stderr i
 	if err != nil {
 		fmt.Fprintln(stderr, "render:", err)
 		return 1
+	}
+	if in.Proxy.Spec.TLS.Termination == proxyv1.TLSNone && (opts.CertFile != "" || opts.KeyFile != "") {
+		fmt.Fprintln(stderr, "render: spec.tls.termination is None, so the proxy serves plain HTTP and --tls-cert and --tls-key are not used")
 	}
 	_, _ = io.WriteString(stdout, text)
 	return 0

@@ -31,10 +31,12 @@ func TestRenderEdgeFlags(t *testing.T) {
 			`"https://%{SERVER_NAME}:8443%{REQUEST_URI}"`},
 		{"unknown kind", append([]string{"--edge", "haproxy", "--upstream", "10.0.0.5:80"}, tls...), 2, "--edge must be nginx or apache"},
 		{"no upstream", append([]string{"--edge", "nginx"}, tls...), 1, "host:port of the ingress controller"},
-		{"no certificate", []string{"--edge", "nginx", "--upstream", "10.0.0.5:80"}, 1, "give the certificate and key files"},
+		{"no certificate", []string{"--edge", "nginx", "--upstream", "10.0.0.5:80"}, 1, "give its certificate file (--tls-cert)"},
 		{"hop with host bits", []string{"--edge", "nginx", "--trusted-hops", "10.0.0.1/8"}, 2, "write a range with its network address, 10.0.0.0/8"},
 		{"hop not an address", []string{"--edge", "nginx", "--trusted-hops", "cdn.example.com"}, 2, "invalid value"},
 		{"listen address", []string{"--edge", "nginx", "--listen-address", "localhost"}, 2, "invalid value"},
+		{"empty hop", []string{"--edge", "nginx", "--trusted-hops", "10.0.0.1,,10.0.0.2"}, 2, `an empty entry in "10.0.0.1,,10.0.0.2"`},
+		{"edge flags without --edge", []string{"--upstream", "10.0.0.5:80", "--tls-cert", "c.pem"}, 2, "--tls-cert, --upstream only mean something with --edge"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

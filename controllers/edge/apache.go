@@ -16,6 +16,12 @@ var apacheTemplate = template.Must(template.New("apache").Funcs(template.FuncMap
 	"hasPrefix": strings.HasPrefix,
 	"fromHop":   fromHop,
 	"unlessHop": unlessHop,
+	"unlessHopProto": func(hops []string) string {
+		if len(hops) == 0 {
+			return ""
+		}
+		return ` "expr=! (` + fromHop(hops) + ` && req('X-Forwarded-Proto') -in {'http', 'https'})"`
+	},
 }).Parse(apacheText))
 
 // Apache is a file for Apache httpd's server config (such as

@@ -12,7 +12,7 @@ package edge
 
 import (
 	"bytes"
-	"errors"
+	"cmp"
 	"fmt"
 	"net"
 	"net/netip"
@@ -21,8 +21,11 @@ import (
 	"strings"
 	"text/template"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/desired"
+	"github.com/posthog-operator/posthog-proxy-operator/controllers/trust"
 )
 
 // Options place the proxy: where it listens and forwards, its certificate,
@@ -39,6 +42,10 @@ type Options struct {
 	// CertFile and KeyFile are the certificate and key presented to clients,
 	// needed unless TLS termination is None.
 	CertFile, KeyFile string
+	// UpstreamCA is a file of CA certificates to verify the ingress
+	// controller's certificate with, when TLS termination is Ingress; without
+	// it the connection is encrypted but not verified.
+	UpstreamCA string
 	// TrustedHops are the proxies in front of this one (a CDN's ranges, say)
 	// whose X-Forwarded-For and X-Forwarded-Proto are kept.
 	TrustedHops []netip.Prefix
@@ -50,10 +57,11 @@ type config struct {
 	Source      string // namespace/name of the PostHogProxy
 	Var         string // prefix of the NGINX variables, unique per resource
 	Hosts       []string
-	TLS         bool   // this proxy terminates TLS from clients
-	UpstreamURL string // http:// or https:// (TLS termination Ingress re-encrypts)
-	HTTPListen  string // NGINX's listen: port, or address:port
-	HTTPSListen string
+	TLS         bool     // this proxy terminates TLS from clients
+	UpstreamURL string   // http:// or https:// (TLS termination Ingress re-encrypts)
+	UpstreamCA  string   // verifies the ingress controller's certificate when set
+	HTTPListen  []string // NGINX's listens: port and [::]:port, or address:port
+	HTTPSListen []string
 	HTTPVHost   string // Apache's VirtualHost: *:port, or address:port
 	HTTPSVHost  string
 	// HTTPSPortSuffix is ":port" in redirects to HTTPS, empty for 443.
@@ -79,14 +87,23 @@ func execute(t *template.Template, proxy *proxyv1.PostHogProxy, opts Options) (s
 	return b.String(), nil
 }
 
-var varUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
-
 func newConfig(proxy *proxyv1.PostHogProxy, opts Options) (config, error) {
 	spec := proxy.Spec
 	termination := spec.TLS.Termination
+	// Names reach the files as comments and must be what the API server
+	// admits.
+	if errs := validation.IsDNS1123Subdomain(proxy.Name); len(errs) > 0 {
+		return config{}, fmt.Errorf("metadata.name %q: %s", proxy.Name, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsDNS1123Label(proxy.Namespace); len(errs) > 0 {
+		return config{}, fmt.Errorf("metadata.namespace %q: %s", proxy.Namespace, strings.Join(errs, "; "))
+	}
+	source := proxy.Namespace + "/" + proxy.Name
 	c := config{
-		Source:    proxy.Namespace + "/" + proxy.Name,
-		Var:       "posthog_" + strings.Trim(varUnsafe.ReplaceAllString(proxy.Name, "_"), "_"),
+		Source: source,
+		// Short, and unique per resource, so that the files of several
+		// PostHogProxies can share one NGINX.
+		Var:       "posthog_" + strings.TrimPrefix(trust.Hash(source), "sha256:")[:12],
 		TLS:       termination != proxyv1.TLSNone,
 		BodyBytes: desired.MaxBodySizeMiB(proxy) << 20,
 		CertFile:  opts.CertFile,
@@ -96,15 +113,12 @@ func newConfig(proxy *proxyv1.PostHogProxy, opts Options) (config, error) {
 		c.Hosts = append(c.Hosts, string(h))
 	}
 	if len(c.Hosts) == 0 {
-		return config{}, errors.New("the PostHogProxy has no spec.hosts")
+		return config{}, fmt.Errorf("the PostHogProxy has no spec.hosts")
 	}
 
 	host, port, err := net.SplitHostPort(opts.Upstream)
-	if err != nil || host == "" || !validPort(port) {
-		return config{}, fmt.Errorf("the upstream must be host:port of the ingress controller, such as 10.0.0.5:80; got %q", opts.Upstream)
-	}
-	if strings.ContainsAny(host, " \t\"';{}#") {
-		return config{}, fmt.Errorf("the upstream host %q holds characters no host name has", host)
+	if err != nil || !validPort(port) || !validHost(host) {
+		return config{}, fmt.Errorf("the upstream must be host:port of the ingress controller, with an IP address or DNS name and a port from 1 to 65535, such as 10.0.0.5:80 or ingress.internal:443; got %q", opts.Upstream)
 	}
 	scheme := "http"
 	if termination == proxyv1.TLSAtIngress {
@@ -113,33 +127,49 @@ func newConfig(proxy *proxyv1.PostHogProxy, opts Options) (config, error) {
 	}
 	c.UpstreamURL = scheme + "://" + net.JoinHostPort(host, port)
 
-	if c.TLS && (opts.CertFile == "" || opts.KeyFile == "") {
-		return config{}, fmt.Errorf("spec.tls.termination is %s, so this proxy serves HTTPS: give the certificate and key files", termination)
+	if c.TLS && opts.CertFile == "" {
+		return config{}, fmt.Errorf("spec.tls.termination is %s, so this proxy serves HTTPS: give its certificate file (--tls-cert)", termination)
 	}
-	for _, f := range []string{opts.CertFile, opts.KeyFile} {
-		if strings.ContainsAny(f, " \t\n\"';{}#") {
-			return config{}, fmt.Errorf("the file name %q holds spaces, quotes or characters the configuration would misread", f)
+	if c.TLS && opts.KeyFile == "" {
+		return config{}, fmt.Errorf("spec.tls.termination is %s, so this proxy serves HTTPS: give its key file (--tls-key)", termination)
+	}
+	for _, f := range []string{opts.CertFile, opts.KeyFile, opts.UpstreamCA} {
+		if strings.ContainsAny(f, " \t\r\n\"'\\;{}#$") {
+			return config{}, fmt.Errorf("the file name %q holds spaces, quotes or characters the configuration would misread: use another path", f)
 		}
 	}
-	for _, port := range []int{opts.HTTPPort, opts.HTTPSPort} {
-		if port < 0 || port > 65535 {
+	if scheme == "https" {
+		c.UpstreamCA = opts.UpstreamCA
+	}
+	httpPort, httpsPort := cmp.Or(opts.HTTPPort, 80), cmp.Or(opts.HTTPSPort, 443)
+	for _, port := range []int{httpPort, httpsPort} {
+		if port < 1 || port > 65535 {
 			return config{}, fmt.Errorf("port %d is out of range: give 1 to 65535", port)
 		}
 	}
-	c.HTTPListen, c.HTTPVHost = listen(opts.ListenAddress, opts.HTTPPort, 80)
-	c.HTTPSListen, c.HTTPSVHost = listen(opts.ListenAddress, opts.HTTPSPort, 443)
-	if opts.HTTPSPort != 0 && opts.HTTPSPort != 443 {
-		c.HTTPSPortSuffix = ":" + strconv.Itoa(opts.HTTPSPort)
+	if c.TLS && httpPort == httpsPort {
+		return config{}, fmt.Errorf("the HTTP and HTTPS ports must differ; both are %d", httpPort)
 	}
-	if opts.HTTPPort != 0 && opts.HTTPPort == opts.HTTPSPort {
-		return config{}, errors.New("the HTTP and HTTPS ports must differ")
+	if a := opts.ListenAddress; a.IsValid() && (a.Zone() != "" || a.Is4In6() || a.IsUnspecified() || a.IsMulticast()) {
+		return config{}, fmt.Errorf("listen address %s: give one unicast address of this machine, without zone, in its own family; or none to listen on all", a)
+	}
+	c.HTTPListen, c.HTTPVHost = listen(opts.ListenAddress, httpPort)
+	c.HTTPSListen, c.HTTPSVHost = listen(opts.ListenAddress, httpsPort)
+	if httpsPort != 443 {
+		c.HTTPSPortSuffix = ":" + strconv.Itoa(httpsPort)
 	}
 
+	// The same rules as spec.trustedProxies.addresses: no /0, nothing wider
+	// than /8 or /16, no mapped or multicast addresses.
 	for _, p := range opts.TrustedHops {
-		if !p.IsValid() || p.Bits() == 0 {
-			return config{}, fmt.Errorf("trusted hop %s: give the addresses or ranges of the proxies in front, not everything", p)
+		if p.Bits() == 0 {
+			return config{}, fmt.Errorf("trusted hop %s would keep every client's forwarded headers: list the addresses or ranges of the proxies in front", p)
 		}
-		c.TrustedHops = append(c.TrustedHops, p.Masked().String())
+		hop, err := trust.Parse([]string{p.String()})
+		if err != nil {
+			return config{}, fmt.Errorf("trusted hop: %w", err)
+		}
+		c.TrustedHops = append(c.TrustedHops, hop[0].String())
 	}
 
 	switch desired.EffectiveExposure(proxy) {
@@ -159,19 +189,27 @@ func newConfig(proxy *proxyv1.PostHogProxy, opts Options) (config, error) {
 
 func validPort(s string) bool {
 	n, err := strconv.Atoi(s)
-	return err == nil && n > 0 && n < 65536
+	return err == nil && n > 0 && n < 65536 && strconv.Itoa(n) == s
 }
 
-// listen is where to listen, as NGINX and as Apache write it.
-func listen(addr netip.Addr, port, def int) (nginx, apache string) {
-	if port == 0 {
-		port = def
+// validHost is an IP address or a DNS name: nothing the configuration could
+// read as a variable, a path or a directive.
+func validHost(h string) bool {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a.Zone() == "" && !a.Is4In6() && !a.IsUnspecified()
 	}
+	return len(validation.IsDNS1123Subdomain(strings.ToLower(h))) == 0
+}
+
+// listen is where to listen, as NGINX (IPv4 and IPv6 when no address is
+// given) and as Apache write it.
+func listen(addr netip.Addr, port int) (nginx []string, apache string) {
+	p := strconv.Itoa(port)
 	if !addr.IsValid() {
-		return strconv.Itoa(port), "*:" + strconv.Itoa(port)
+		return []string{p, "[::]:" + p}, "*:" + p
 	}
 	s := netip.AddrPortFrom(addr, uint16(port)).String()
-	return s, s
+	return []string{s}, s
 }
 
 // publicRegexp matches what the public Ingress serves: an endpoint and

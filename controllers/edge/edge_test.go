@@ -52,7 +52,8 @@ func TestGolden(t *testing.T) {
 			with(tlsFiles, func(o *Options) { o.Upstream = "10.0.0.5:80" })},
 		{"publiconly-ingress-behind-cdn", proxy(proxyv1.ExposePublicOnly, proxyv1.TLSAtIngress),
 			with(tlsFiles, func(o *Options) {
-				o.Upstream = "10.0.0.5:443"
+				o.Upstream = "ingress.internal:443"
+				o.UpstreamCA = "/etc/ssl/certs/ca-certificates.crt"
 				o.TrustedHops = []netip.Prefix{netip.MustParsePrefix("173.245.48.0/20"), netip.MustParsePrefix("2400:cb00::/32")}
 			})},
 		{"split-loadbalancer-ranges", proxy(proxyv1.ExposeSplit, proxyv1.TLSAtLoadBalancer, "10.0.0.0/8", "192.168.0.0/16"),
@@ -104,7 +105,8 @@ func TestIntent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"client_max_body_size 31457280;", "server_name posthog.example.com eu.posthog.example.com;",
-		"listen 443 ssl;", "listen 80;", "proxy_pass http://10.0.0.5:80;", "proxy_redirect off;",
+		"listen 443 ssl;", "listen [::]:443 ssl;", "listen 80;", "listen [::]:80;", "proxy_pass http://10.0.0.5:80/;", "proxy_redirect off;",
+		`proxy_set_header Forwarded "";`,
 		"proxy_set_header Host $host;", "10.0.0.0/8 1;", "return 403;", "return 301 https://$host$request_uri;"} {
 		if !strings.Contains(nginx, want) {
 			t.Errorf("nginx lacks %q", want)
@@ -143,6 +145,8 @@ func TestRefused(t *testing.T) {
 	lb := proxy(proxyv1.ExposeAll, proxyv1.TLSAtLoadBalancer)
 	noHosts := proxy(proxyv1.ExposeAll, proxyv1.TLSNone)
 	noHosts.Spec.Hosts = nil
+	badName := proxy(proxyv1.ExposeAll, proxyv1.TLSAtLoadBalancer)
+	badName.Name = "x\nserver{return 204;}#"
 	cases := []struct {
 		name  string
 		proxy *proxyv1.PostHogProxy
@@ -152,12 +156,23 @@ func TestRefused(t *testing.T) {
 		{"no upstream", lb, with(ok, func(o *Options) { o.Upstream = "" }), "host:port of the ingress controller"},
 		{"upstream without port", lb, with(ok, func(o *Options) { o.Upstream = "10.0.0.5" }), "host:port"},
 		{"upstream port zero", lb, with(ok, func(o *Options) { o.Upstream = "10.0.0.5:0" }), "host:port"},
-		{"upstream injection", lb, with(ok, func(o *Options) { o.Upstream = "a;b:80" }), "characters no host name has"},
-		{"TLS without certificate", lb, with(ok, func(o *Options) { o.CertFile = "" }), "give the certificate and key files"},
+		{"upstream injection", lb, with(ok, func(o *Options) { o.Upstream = "a;b:80" }), "an IP address or DNS name"},
+		{"upstream variable", lb, with(ok, func(o *Options) { o.Upstream = "$http_x_target:80" }), "an IP address or DNS name"},
+		{"upstream path", lb, with(ok, func(o *Options) { o.Upstream = "127.0.0.1/x:80" }), "an IP address or DNS name"},
+		{"upstream port spelling", lb, with(ok, func(o *Options) { o.Upstream = "10.0.0.5:080" }), "a port from 1 to 65535"},
+		{"upstream mapped address", lb, with(ok, func(o *Options) { o.Upstream = "[::ffff:10.0.0.5]:80" }), "an IP address or DNS name"},
+		{"TLS without certificate", lb, with(ok, func(o *Options) { o.CertFile = "" }), "give its certificate file (--tls-cert)"},
+		{"TLS without key", lb, with(ok, func(o *Options) { o.KeyFile = "" }), "give its key file (--tls-key)"},
+		{"CA path with a dollar", proxy(proxyv1.ExposeAll, proxyv1.TLSAtIngress), with(ok, func(o *Options) { o.UpstreamCA = "/etc/$ca" }), "use another path"},
 		{"certificate path with a space", lb, with(ok, func(o *Options) { o.CertFile = "/etc/my cert.pem" }), "spaces, quotes"},
-		{"everything as trusted hop", lb, with(ok, func(o *Options) { o.TrustedHops = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")} }), "not everything"},
+		{"everything as trusted hop", lb, with(ok, func(o *Options) { o.TrustedHops = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")} }), "every client's forwarded headers"},
+		{"half the internet as trusted hop", lb, with(ok, func(o *Options) { o.TrustedHops = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/1")} }), "wider than /8"},
+		{"mapped trusted hop", lb, with(ok, func(o *Options) { o.TrustedHops = []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.1/128")} }), "IPv4-mapped"},
 		{"port out of range", lb, with(ok, func(o *Options) { o.HTTPSPort = 70000 }), "out of range"},
 		{"same ports", lb, with(ok, func(o *Options) { o.HTTPPort, o.HTTPSPort = 8080, 8080 }), "must differ"},
+		{"same ports by default", lb, with(ok, func(o *Options) { o.HTTPPort, o.HTTPSPort = 0, 80 }), "must differ; both are 80"},
+		{"zoned listen address", lb, with(ok, func(o *Options) { o.ListenAddress = netip.MustParseAddr("fe80::1%eth0") }), "without zone"},
+		{"name that is no DNS name", badName, ok, "metadata.name"},
 		{"no hosts", noHosts, ok, "no spec.hosts"},
 	}
 	for _, c := range cases {
@@ -175,4 +190,29 @@ func TestRefused(t *testing.T) {
 func ptrQuantity(s string) *resource.Quantity {
 	q := resource.MustParse(s)
 	return &q
+}
+
+// The files of two PostHogProxies can share one NGINX: their variables
+// differ even when their names differ only in the namespace or in '-' and
+// '.', and stay short for names of any length.
+func TestVariablesPerResource(t *testing.T) {
+	opts := Options{Upstream: "10.0.0.5:80"}
+	seen := map[string]string{}
+	for _, nsName := range [][2]string{{"prod", "posthog"}, {"staging", "posthog"}, {"prod", "a-b"}, {"prod", "a.b"},
+		{"prod", strings.Repeat("long-name-", 6) + "x"}} {
+		p := proxy(proxyv1.ExposeAll, proxyv1.TLSNone)
+		p.Namespace, p.Name = nsName[0], nsName[1]
+		out, err := NGINX(p, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := regexp.MustCompile(`geo \$(\S+)_trusted_hop`).FindStringSubmatch(out)
+		if v == nil || len(v[1]) > 24 {
+			t.Fatalf("%s/%s: variable prefix %v, want one of at most 24 characters", nsName[0], nsName[1], v)
+		}
+		if other, dup := seen[v[1]]; dup {
+			t.Errorf("%s/%s and %s share the variables %s", nsName[0], nsName[1], other, v[1])
+		}
+		seen[v[1]] = nsName[0] + "/" + nsName[1]
+	}
 }

@@ -16,6 +16,8 @@ import (
 	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
@@ -79,8 +81,13 @@ func Admit(obj map[string]any) field.ErrorList {
 }
 
 func defaultAndValidate(obj *unstructured.Unstructured) error {
-	if errs := Admit(obj.Object); len(errs) > 0 {
-		return fmt.Errorf("PostHogProxy %s is invalid: %w", obj.GetName(), errs.ToAggregate())
+	// The API server checks the metadata of every object as it checks a
+	// Deployment's: a name and namespace that are DNS names, valid labels
+	// and annotations.
+	meta := &metav1.ObjectMeta{Name: obj.GetName(), Namespace: obj.GetNamespace(), Labels: obj.GetLabels(), Annotations: obj.GetAnnotations()}
+	errs := apivalidation.ValidateObjectMeta(meta, true, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
+	if errs = append(errs, Admit(obj.Object)...); len(errs) > 0 {
+		return fmt.Errorf("PostHogProxy %q is invalid: %w", obj.GetName(), errs.ToAggregate())
 	}
 	return nil
 }
