@@ -53,7 +53,9 @@ func configProxy(exposure proxyv1.Exposure, termination proxyv1.TLSTermination) 
 	if exposure == proxyv1.ExposeSplit {
 		spec.Ingress.Private = &proxyv1.PrivateIngress{SourceRanges: []proxyv1.SourceRange{"10.0.0.0/8", "2001:db8::/32"}}
 	}
-	return &proxyv1.PostHogProxy{ObjectMeta: metav1.ObjectMeta{Name: "posthog", Namespace: postHogNS}, Spec: spec}
+	// The longest name the API admits: NGINX refuses variable names past a
+	// hash bucket's size.
+	return &proxyv1.PostHogProxy{ObjectMeta: metav1.ObjectMeta{Name: "posthog-production-eu-central-1-analytics-platform-team-a-b-c1", Namespace: postHogNS}, Spec: spec}
 }
 
 // checkConfig runs nginx -t or apache2ctl -t on a rendered file inside the
