@@ -48,13 +48,11 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			if strings.TrimSpace(s) == "" {
 				return fmt.Errorf("an empty entry in %q", v)
 			}
-			p, err := parsePrefix(strings.TrimSpace(s))
-			if err != nil {
-				return err
-			}
-			opts.TrustedHops = append(opts.TrustedHops, p)
 		}
-		return nil
+		// The rules of spec.trustedProxies.addresses.
+		hops, err := trust.Parse(strings.Split(v, ","))
+		opts.TrustedHops = append(opts.TrustedHops, hops...)
+		return err
 	})
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: manager render [-f FILE]... [--namespace NS] [--presets-file FILE]\n       manager render --edge nginx|apache --upstream HOST:PORT [--tls-cert FILE --tls-key FILE] [-f FILE]...\n\nPrints, as YAML, the ConfigMap, Ingresses and Deployment patches the controller would apply for a\nPostHogProxy; with --edge, the NGINX or Apache configuration of a reverse proxy in front of the\ningress controller instead.")
@@ -139,22 +137,9 @@ func printEdge(kind string, in render.Input, opts edge.Options, stdout, stderr i
 	if in.Proxy.Spec.TLS.Termination == proxyv1.TLSNone && (opts.CertFile != "" || opts.KeyFile != "") {
 		fmt.Fprintln(stderr, "render: spec.tls.termination is None, so the proxy serves plain HTTP and --tls-cert and --tls-key are not used")
 	}
+	if in.Proxy.Spec.TLS.Termination != proxyv1.TLSAtIngress && opts.UpstreamCA != "" {
+		fmt.Fprintf(stderr, "render: spec.tls.termination is %s, so the proxy forwards plain HTTP and --upstream-ca is not used\n", in.Proxy.Spec.TLS.Termination)
+	}
 	_, _ = io.WriteString(stdout, text)
 	return 0
-}
-
-// parsePrefix reads an address (one host) or a range.
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err == nil && p.Masked() != p {
-			err = fmt.Errorf("%s: write a range with its network address, %s", s, p.Masked())
-		}
-		return p, err
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }

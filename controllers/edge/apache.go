@@ -12,10 +12,11 @@ import (
 var apacheText string
 
 var apacheTemplate = template.Must(template.New("apache").Funcs(template.FuncMap{
-	"join":      strings.Join,
-	"hasPrefix": strings.HasPrefix,
-	"fromHop":   fromHop,
-	"unlessHop": unlessHop,
+	"join":        strings.Join,
+	"hasPrefix":   strings.HasPrefix,
+	"fromHop":     fromHop,
+	"unlessHop":   unlessHop,
+	"underscored": underscored,
 	"unlessHopProto": func(hops []string) string {
 		if len(hops) == 0 {
 			return ""
@@ -48,4 +49,29 @@ func fromHop(hops []string) string {
 		terms[i] = "-R '" + h + "'"
 	}
 	return "(" + strings.Join(terms, " || ") + ")"
+}
+
+// underscored are the spellings with '_' of the forwarded headers: NGINX
+// drops such headers by default, Apache passes them on, and a server that
+// maps '-' and '_' alike would read them as the real ones.
+func underscored() []string {
+	var out []string
+	for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-IP"} {
+		parts := strings.Split(h, "-")
+		// Every choice of '-' or '_' between the parts but all '-'.
+		for mask := 1; mask < 1<<(len(parts)-1); mask++ {
+			var b strings.Builder
+			b.WriteString(parts[0])
+			for i, p := range parts[1:] {
+				if mask&(1<<i) != 0 {
+					b.WriteByte('_')
+				} else {
+					b.WriteByte('-')
+				}
+				b.WriteString(p)
+			}
+			out = append(out, b.String())
+		}
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -171,6 +172,8 @@ func newConfig(proxy *proxyv1.PostHogProxy, opts Options) (config, error) {
 		}
 		c.TrustedHops = append(c.TrustedHops, hop[0].String())
 	}
+	slices.Sort(c.TrustedHops)
+	c.TrustedHops = slices.Compact(c.TrustedHops)
 
 	switch desired.EffectiveExposure(proxy) {
 	case proxyv1.ExposePublicOnly:
@@ -192,13 +195,26 @@ func validPort(s string) bool {
 	return err == nil && n > 0 && n < 65536 && strconv.Itoa(n) == s
 }
 
-// validHost is an IP address or a DNS name: nothing the configuration could
-// read as a variable, a path or a directive.
+// validHost is a unicast IP address or a DNS name: nothing the
+// configuration could read as a variable, a path or a directive, and no
+// name a resolver would read as an address in an old notation (010.0.0.5,
+// 127.1, 0x7f.1).
 func validHost(h string) bool {
 	if a, err := netip.ParseAddr(h); err == nil {
-		return a.Zone() == "" && !a.Is4In6() && !a.IsUnspecified()
+		return a.Zone() == "" && !a.Is4In6() && (a.IsGlobalUnicast() || a.IsLoopback())
 	}
-	return len(validation.IsDNS1123Subdomain(strings.ToLower(h))) == 0
+	name := strings.ToLower(h)
+	if len(validation.IsDNS1123Subdomain(name)) > 0 {
+		return false
+	}
+	labels := strings.Split(name, ".")
+	for _, l := range labels {
+		if len(l) > 63 {
+			return false
+		}
+	}
+	last := labels[len(labels)-1]
+	return strings.Trim(last, "0123456789") != "" && !strings.HasPrefix(last, "0x")
 }
 
 // listen is where to listen, as NGINX (IPv4 and IPv6 when no address is

@@ -39,8 +39,9 @@ var tlsFiles = Options{CertFile: "/etc/ssl/posthog.pem", KeyFile: "/etc/ssl/post
 
 func with(o Options, f func(*Options)) Options { f(&o); return o }
 
-// Each case is reviewed once by eye in testdata and then held fixed; the
-// real nginx -t and apache2ctl -t accept them in test/chain.
+// Each case is reviewed once by eye in testdata and then held fixed;
+// test/chain runs the real nginx -t and apache2ctl -t on the same kinds of
+// renderings, and real requests through them.
 func TestGolden(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -160,6 +161,12 @@ func TestRefused(t *testing.T) {
 		{"upstream variable", lb, with(ok, func(o *Options) { o.Upstream = "$http_x_target:80" }), "an IP address or DNS name"},
 		{"upstream path", lb, with(ok, func(o *Options) { o.Upstream = "127.0.0.1/x:80" }), "an IP address or DNS name"},
 		{"upstream port spelling", lb, with(ok, func(o *Options) { o.Upstream = "10.0.0.5:080" }), "a port from 1 to 65535"},
+		{"upstream in octal", lb, with(ok, func(o *Options) { o.Upstream = "010.0.0.5:80" }), "an IP address or DNS name"},
+		{"upstream in short form", lb, with(ok, func(o *Options) { o.Upstream = "127.1:80" }), "an IP address or DNS name"},
+		{"upstream in hex", lb, with(ok, func(o *Options) { o.Upstream = "0x7f.1:80" }), "an IP address or DNS name"},
+		{"upstream as a number", lb, with(ok, func(o *Options) { o.Upstream = "2130706433:80" }), "an IP address or DNS name"},
+		{"upstream broadcast", lb, with(ok, func(o *Options) { o.Upstream = "255.255.255.255:80" }), "an IP address or DNS name"},
+		{"upstream label too long", lb, with(ok, func(o *Options) { o.Upstream = strings.Repeat("a", 64) + ".internal:80" }), "an IP address or DNS name"},
 		{"upstream mapped address", lb, with(ok, func(o *Options) { o.Upstream = "[::ffff:10.0.0.5]:80" }), "an IP address or DNS name"},
 		{"TLS without certificate", lb, with(ok, func(o *Options) { o.CertFile = "" }), "give its certificate file (--tls-cert)"},
 		{"TLS without key", lb, with(ok, func(o *Options) { o.KeyFile = "" }), "give its key file (--tls-key)"},
