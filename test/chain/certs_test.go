@@ -18,7 +18,9 @@ import (
 type certificates struct {
 	pool              *x509.CertPool
 	certFile, keyFile string
-	certPEM, keyPEM   []byte
+	// caFile is the CA, for a proxy that verifies the ingress controller.
+	caFile          string
+	certPEM, keyPEM []byte
 }
 
 func newCertificates(dir string, hosts ...string) (*certificates, error) {
@@ -58,11 +60,14 @@ func newCertificates(dir string, hosts ...string) (*certificates, error) {
 	}
 	c := &certificates{
 		pool:     x509.NewCertPool(),
-		certFile: filepath.Join(dir, "tls.crt"), keyFile: filepath.Join(dir, "tls.key"),
+		certFile: filepath.Join(dir, "tls.crt"), keyFile: filepath.Join(dir, "tls.key"), caFile: filepath.Join(dir, "ca.crt"),
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}),
 		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
 	}
 	c.pool.AddCert(ca)
+	if err := os.WriteFile(c.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644); err != nil {
+		return nil, err
+	}
 	if err := os.WriteFile(c.certFile, c.certPEM, 0o644); err != nil {
 		return nil, err
 	}

@@ -13,14 +13,20 @@ import (
 
 // entry is where clients reach a chain: the outermost hop's address, the
 // base URL of its main entry (HTTPS, or plain HTTP without TLS), and of
-// its plain HTTP entry when that is another.
+// its plain HTTP entry when that is another. With two outer hops, inner is
+// the plain HTTP entry of the second, which a client can also try.
 type entry struct {
 	ip, main, plain string
+	inner           *edgeProxy
 }
 
 func baseURL(scheme, addr string) string {
 	_, port, _ := net.SplitHostPort(addr)
 	return scheme + "://" + postHogHost + ":" + port
+}
+
+func edgeEntry(e *edgeProxy) entry {
+	return entry{ip: e.addr, main: baseURL("https", e.httpsAddr()), plain: baseURL("http", e.httpAddr())}
 }
 
 // topology is one chain of proxies in front of Traefik and PostHog.
@@ -55,27 +61,43 @@ var topologies = []topology{
 	{
 		name: "TLS at NGINX, plain HTTP inward", termination: proxyv1.TLSAtLoadBalancer, scheme: "https",
 		start: func(t *testing.T, proxy *proxyv1.PostHogProxy) entry {
-			e := startEdge(t, proxy, "nginx", nginxAddr, traefik.web)
-			return entry{ip: nginxAddr, main: baseURL("https", e.httpsAddr()), plain: baseURL("http", e.httpAddr())}
+			return edgeEntry(startEdge(t, proxy, edgeSpec{kind: "nginx", addr: nginxAddr, upstream: traefik.web}))
 		},
 		forwardedFor: []string{allowedClient, nginxAddr},
 	},
 	{
 		name: "TLS at Apache, plain HTTP inward", termination: proxyv1.TLSAtLoadBalancer, scheme: "https",
 		start: func(t *testing.T, proxy *proxyv1.PostHogProxy) entry {
-			e := startEdge(t, proxy, "apache", apacheAddr, traefik.web)
-			return entry{ip: apacheAddr, main: baseURL("https", e.httpsAddr()), plain: baseURL("http", e.httpAddr())}
+			return edgeEntry(startEdge(t, proxy, edgeSpec{kind: "apache", addr: apacheAddr, upstream: traefik.web}))
 		},
 		forwardedFor: []string{allowedClient, apacheSource},
 	},
 	{
+		name: "TLS at NGINX, verified TLS again to the ingress controller", termination: proxyv1.TLSAtIngress, scheme: "https",
+		start: func(t *testing.T, proxy *proxyv1.PostHogProxy) entry {
+			return edgeEntry(startEdge(t, proxy, edgeSpec{kind: "nginx", addr: nginxAddr, upstream: traefik.websecure, upstreamCA: certs.caFile}))
+		},
+		forwardedFor: []string{allowedClient, nginxAddr},
+	},
+	{
 		name: "two outer hops: Apache with TLS, then NGINX", termination: proxyv1.TLSAtLoadBalancer, scheme: "https",
 		start: func(t *testing.T, proxy *proxyv1.PostHogProxy) entry {
-			inner := startEdge(t, proxy, "nginx", nginxAddr, traefik.web, apacheSource)
-			outer := startEdge(t, proxy, "apache", apacheAddr, inner.httpAddr())
-			return entry{ip: apacheAddr, main: baseURL("https", outer.httpsAddr()), plain: baseURL("http", outer.httpAddr())}
+			inner := startEdge(t, proxy, edgeSpec{kind: "nginx", addr: nginxAddr, upstream: traefik.web, hops: []string{apacheSource}})
+			e := edgeEntry(startEdge(t, proxy, edgeSpec{kind: "apache", addr: apacheAddr, upstream: inner.httpAddr()}))
+			e.inner = inner
+			return e
 		},
 		forwardedFor: []string{allowedClient, apacheSource, nginxAddr},
+	},
+	{
+		name: "two outer hops: NGINX with TLS, then Apache", termination: proxyv1.TLSAtLoadBalancer, scheme: "https",
+		start: func(t *testing.T, proxy *proxyv1.PostHogProxy) entry {
+			inner := startEdge(t, proxy, edgeSpec{kind: "apache", addr: apacheAddr, upstream: traefik.web, hops: []string{nginxAddr}})
+			e := edgeEntry(startEdge(t, proxy, edgeSpec{kind: "nginx", addr: nginxAddr, upstream: inner.httpAddr()}))
+			e.inner = inner
+			return e
+		},
+		forwardedFor: []string{allowedClient, nginxAddr, apacheSource},
 	},
 }
 
@@ -120,13 +142,29 @@ func TestTopologies(t *testing.T) {
 
 			t.Run("forged headers", func(t *testing.T) {
 				// From outside ALLOWED_IP_BLOCKS, claiming an address inside
-				// them, another host and HTTPS.
-				a := other.get(t, private, map[string]string{
-					"X-Forwarded-For": forgedClient, "X-Forwarded-Host": "evil.chain.test", "X-Forwarded-Proto": "https",
-				})
+				// them, another host and the other scheme, in every spelling.
+				forged := map[string]string{
+					"X-Forwarded-For": forgedClient, "X-Forwarded-Host": "evil.chain.test", "X-Forwarded-Proto": otherScheme(top.scheme),
+					"Forwarded": "for=" + forgedClient + ";proto=" + otherScheme(top.scheme), "X-Real-IP": forgedClient,
+					"X_Forwarded_For": forgedClient, "X-Forwarded_Proto": otherScheme(top.scheme),
+				}
+				a := other.get(t, private, forged)
 				d := a.decision
 				if d == nil || a.status != 403 || d.ClientIP != otherClient || hostname(d.Host) != postHogHost || d.Scheme != top.scheme {
-					t.Errorf("a forged request got %d with %+v; want PostHog's 403 for client %s, host %s, scheme %s", a.status, d, otherClient, postHogHost, top.scheme)
+					t.Fatalf("a forged request got %d with %+v; want PostHog's 403 for client %s, host %s, scheme %s", a.status, d, otherClient, postHogHost, top.scheme)
+				}
+				if d.XRealIP == forgedClient || len(d.Underscored) > 0 || (e.ip != "127.0.0.1" && strings.Contains(d.Forwarded, forgedClient)) {
+					t.Errorf("forged headers reached PostHog: X-Real-IP %q, Forwarded %q, with '_': %v", d.XRealIP, d.Forwarded, d.Underscored)
+				}
+				if e.inner == nil {
+					return
+				}
+				// The second hop believes only the first: a client that
+				// reaches it directly is a client, redirected to HTTPS.
+				forged["X-Forwarded-Proto"] = "https"
+				inner := visitor{otherClient, e.inner.addr}
+				if a := inner.get(t, baseURL("http", e.inner.httpAddr())+"/api/projects/", forged); a.status != 301 || a.decision != nil {
+					t.Errorf("a client at the second hop claiming HTTPS got %d (from PostHog: %v); want that hop's 301", a.status, a.decision != nil)
 				}
 			})
 
@@ -180,17 +218,18 @@ func TestTopologies(t *testing.T) {
 }
 
 // waitForPostHog gets url until PostHog answers it, while the ingress
-// controller picks up a change.
+// controller picks up a change: until then it may answer 404, or present
+// its default certificate.
 func waitForPostHog(t *testing.T, v visitor, url string) answer {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		a := v.get(t, url, nil)
-		if a.decision != nil || time.Now().After(deadline) {
-			if a.decision == nil {
-				t.Fatalf("PostHog does not answer %s: %d %s", url, a.status, strings.TrimSpace(a.body))
-			}
+		a, err := v.try("GET", url, nil, nil)
+		if err == nil && a.decision != nil {
 			return a
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("PostHog does not answer %s: %d %s %v", url, a.status, strings.TrimSpace(a.body), err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -203,4 +242,11 @@ func hostname(host string) string {
 		return h
 	}
 	return host
+}
+
+func otherScheme(scheme string) string {
+	if scheme == "https" {
+		return "http"
+	}
+	return "https"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -50,16 +51,26 @@ func (v visitor) client() *http.Client {
 
 func (v visitor) do(t *testing.T, method, url string, headers map[string]string, body io.Reader) answer {
 	t.Helper()
+	a, err := v.try(method, url, headers, body)
+	if err != nil {
+		t.Fatalf("%s %s from %s: %v", method, url, v.source, err)
+	}
+	return a
+}
+
+// try is one request; an error is a connection or TLS failure, which a
+// caller waiting for a change may retry.
+func (v visitor) try(method, url string, headers map[string]string, body io.Reader) (answer, error) {
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
-		t.Fatal(err)
+		return answer{}, err
 	}
 	for k, val := range headers {
 		req.Header.Set(k, val)
 	}
 	resp, err := v.client().Do(req)
 	if err != nil {
-		t.Fatalf("%s %s from %s: %v", method, url, v.source, err)
+		return answer{}, err
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
@@ -67,10 +78,10 @@ func (v visitor) do(t *testing.T, method, url string, headers map[string]string,
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		a.decision = &oracle.Decision{}
 		if err := json.Unmarshal(data, a.decision); err != nil {
-			t.Fatalf("PostHog's answer is not a decision: %v: %s", err, data)
+			return answer{}, fmt.Errorf("PostHog's answer is not a decision: %v: %s", err, data)
 		}
 	}
-	return a
+	return a, nil
 }
 
 func (v visitor) get(t *testing.T, url string, headers map[string]string) answer {

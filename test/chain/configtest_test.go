@@ -12,8 +12,9 @@ import (
 )
 
 // Every exposure and TLS termination, at the edge and behind a CDN, as
-// NGINX and as Apache: the real binaries accept what render prints. A
-// broken file is refused, so the check itself can fail.
+// NGINX and as Apache, with the longest name the API admits: the real
+// binaries accept what render prints. A broken file is refused, so the
+// check itself can fail.
 func TestRenderedConfigsPassTheServersOwnCheck(t *testing.T) {
 	for _, exposure := range []proxyv1.Exposure{proxyv1.ExposeAll, proxyv1.ExposePublicOnly, proxyv1.ExposeSplit} {
 		for _, termination := range []proxyv1.TLSTermination{proxyv1.TLSAtIngress, proxyv1.TLSAtLoadBalancer, proxyv1.TLSNone} {
@@ -23,8 +24,13 @@ func TestRenderedConfigsPassTheServersOwnCheck(t *testing.T) {
 					t.Run(name, func(t *testing.T) {
 						proxy := configProxy(exposure, termination)
 						args := []string{"--upstream", "10.0.0.5:443", "--tls-cert", certs.certFile, "--tls-key", certs.keyFile}
+						if termination == proxyv1.TLSAtIngress {
+							args = append(args, "--upstream-ca", certs.caFile)
+						}
 						if hops != nil {
-							args = append(args, "--trusted-hops", hops[0]+","+hops[1])
+							// Behind a CDN: an IPv6 upstream and ports of its own too.
+							args = append(args, "--trusted-hops", hops[0]+","+hops[1],
+								"--upstream", "[fd00::5]:8443", "--http-port", "8080", "--https-port", "8443")
 						}
 						site := renderEdge(t, proxy, kind, args...)
 						if out, err := checkConfig(t, kind, site); err != nil {

@@ -53,11 +53,20 @@ func renderEdge(t *testing.T, proxy *proxyv1.PostHogProxy, kind string, args ...
 	return string(out)
 }
 
-// startEdge renders, checks and starts one outer proxy listening on addr
-// and forwarding to upstream; hops are the proxies in front of it. It is
-// stopped when the test ends.
-func startEdge(t *testing.T, proxy *proxyv1.PostHogProxy, kind, addr, upstream string, hops ...string) *edgeProxy {
+// edgeSpec is one outer proxy: NGINX or Apache, the address it listens
+// on, where it forwards, the proxies in front of it, and the CA it checks
+// the ingress controller's certificate with when it re-encrypts.
+type edgeSpec struct {
+	kind, addr, upstream string
+	hops                 []string
+	upstreamCA           string
+}
+
+// startEdge renders, checks and starts one outer proxy. It is stopped when
+// the test ends.
+func startEdge(t *testing.T, proxy *proxyv1.PostHogProxy, spec edgeSpec) *edgeProxy {
 	t.Helper()
+	kind, addr := spec.kind, spec.addr
 	e := &edgeProxy{kind: kind, addr: addr}
 	var err error
 	if e.httpPort, err = freePort(addr); err == nil {
@@ -66,11 +75,14 @@ func startEdge(t *testing.T, proxy *proxyv1.PostHogProxy, kind, addr, upstream s
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--upstream", upstream, "--listen-address", addr,
+	args := []string{"--upstream", spec.upstream, "--listen-address", addr,
 		"--http-port", strconv.Itoa(e.httpPort), "--https-port", strconv.Itoa(e.httpsPort),
 		"--tls-cert", certs.certFile, "--tls-key", certs.keyFile}
-	if len(hops) > 0 {
-		args = append(args, "--trusted-hops", strings.Join(hops, ","))
+	if len(spec.hops) > 0 {
+		args = append(args, "--trusted-hops", strings.Join(spec.hops, ","))
+	}
+	if spec.upstreamCA != "" {
+		args = append(args, "--upstream-ca", spec.upstreamCA)
 	}
 	site := renderEdge(t, proxy, kind, args...)
 	dir := serverDir(t, kind)

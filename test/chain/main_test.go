@@ -18,10 +18,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
-	"time"
-
 	"testing"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -81,7 +82,8 @@ func run(m *testing.M) int {
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(level)))
 
 	var err error
-	if work, err = os.MkdirTemp("", "posthog-chain-"); err != nil {
+	removeAbandonedWork()
+	if work, err = os.MkdirTemp("", fmt.Sprintf("%s%d-", workPrefix, os.Getpid())); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -153,6 +155,23 @@ func run(m *testing.M) int {
 	}
 	defer traefikInternal.stop()
 	return m.Run()
+}
+
+const workPrefix = "posthog-chain-"
+
+// removeAbandonedWork deletes the scratch folders of runs whose process is
+// gone.
+func removeAbandonedWork() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), workPrefix+"*-*"))
+	for _, dir := range dirs {
+		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), workPrefix), "-")
+		if _, err := strconv.Atoi(pid); err != nil {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); os.IsNotExist(err) {
+			_ = os.RemoveAll(dir)
+		}
+	}
 }
 
 // requirements says what is missing to run the suite, or nothing.

@@ -42,17 +42,23 @@ func TestSplitChangesRoutingLive(t *testing.T) {
 		t.Errorf("a client outside ALLOWED_IP_BLOCKS got %d on the internal ingress controller, want PostHog's 403", a.status)
 	}
 
-	edge := startEdge(t, proxy, "nginx", nginxAddr, traefik.web)
-	atEdge := visitor{otherClient, nginxAddr}
-	before := posthog.requests()
-	if a := atEdge.get(t, baseURL("http", edge.httpAddr())+"/api/projects/", nil); a.status != 403 || a.decision != nil {
-		t.Errorf("the app through the Split edge proxy got %d (from PostHog: %v), want the proxy's 403", a.status, a.decision != nil)
-	}
-	if posthog.requests() != before {
-		t.Error("a request the edge proxy refused reached PostHog")
-	}
-	if a := atEdge.get(t, baseURL("http", edge.httpAddr())+"/s/", nil); a.status != 200 || a.decision == nil {
-		t.Errorf("/s/ through the Split edge proxy got %d, want PostHog's 200", a.status)
+	for _, spec := range []edgeSpec{{kind: "nginx", addr: nginxAddr, upstream: traefik.web}, {kind: "apache", addr: apacheAddr, upstream: traefik.web}} {
+		edge := startEdge(t, proxy, spec)
+		atEdge, base := visitor{otherClient, spec.addr}, baseURL("http", edge.httpAddr())
+		before := posthog.requests()
+		for _, path := range []string{"/api/projects/", "/settings", "/s/../api/projects/", "/s/%2e%2e/api/projects/", "//api/projects/", "/S/"} {
+			if a := atEdge.get(t, base+path, nil); a.status != 403 || a.decision != nil {
+				t.Errorf("%s through the Split %s got %d (from PostHog: %v), want the proxy's 403", path, spec.kind, a.status, a.decision != nil)
+			}
+		}
+		if posthog.requests() != before {
+			t.Errorf("a request the Split %s refused reached PostHog", spec.kind)
+		}
+		for _, path := range []string{"/s/", "/e", "/static/array.js", "/%65/"} {
+			if a := atEdge.get(t, base+path, nil); a.status != 200 || a.decision == nil {
+				t.Errorf("%s through the Split %s got %d, want PostHog's 200", path, spec.kind, a.status)
+			}
+		}
 	}
 
 	for i, p := range []*traefikInstance{traefik, traefikInternal} {

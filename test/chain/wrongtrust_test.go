@@ -15,7 +15,7 @@ func TestTrustedListMissingAHopFindsNoClient(t *testing.T) {
 		s.TLS.Termination = proxyv1.TLSAtLoadBalancer
 		s.TrustedProxies.Addresses = []proxyv1.AddressOrRange{apacheSource} // NGINX's address is missing
 	})
-	e := startEdge(t, proxy, "nginx", nginxAddr, traefik.web)
+	e := startEdge(t, proxy, edgeSpec{kind: "nginx", addr: nginxAddr, upstream: traefik.web})
 	a := waitForPostHog(t, visitor{allowedClient, nginxAddr}, baseURL("https", e.httpsAddr())+"/api/projects/")
 	if a.status != 403 || a.decision.ClientIP != "" {
 		t.Errorf("with NGINX untrusted PostHog answered %d for client %q; want 403 and no client", a.status, a.decision.ClientIP)

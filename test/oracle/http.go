@@ -32,6 +32,13 @@ type Decision struct {
 	Location string `json:"location,omitempty"`
 	// BodyBytes is the size of the request body that arrived.
 	BodyBytes int64 `json:"bodyBytes"`
+	// Forwarded and XRealIP are headers PostHog does not read but other
+	// software might: what the proxies let through.
+	Forwarded string `json:"forwarded,omitempty"`
+	XRealIP   string `json:"xRealIP,omitempty"`
+	// Underscored are the names of headers with '_', which some servers read
+	// as the same header with '-'.
+	Underscored []string `json:"underscored,omitempty"`
 }
 
 // publicSegments are the first path segments PostHog's IP allowlist lets
@@ -47,7 +54,13 @@ var djangoHost = regexp.MustCompile(`^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:[
 func (s Settings) Decide(r *http.Request) Decision {
 	peer, _, _ := net.SplitHostPort(r.RemoteAddr)
 	xff := r.Header.Get("X-Forwarded-For")
-	d := Decision{Peer: peer, XForwardedFor: xff, Scheme: "http", Host: r.Host}
+	d := Decision{Peer: peer, XForwardedFor: xff, Scheme: "http", Host: r.Host,
+		Forwarded: r.Header.Get("Forwarded"), XRealIP: r.Header.Get("X-Real-Ip")}
+	for name := range r.Header {
+		if strings.Contains(name, "_") {
+			d.Underscored = append(d.Underscored, name)
+		}
+	}
 	if r.TLS != nil {
 		d.Scheme = "https"
 	}
