@@ -79,7 +79,7 @@ FUZZMINIMIZETIME ?= 60s
 fuzz: ## Fuzz address parsing and the builders, FUZZTIME per target (2m); a failing input is saved under testdata/fuzz.
 	@for t in $(FUZZ_TARGETS); do \
 		echo ">> fuzzing $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
-		go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) "$${t%%:*}" || exit 1; \
+		hack/fuzz.sh "$${t%%:*}" "$${t#*:}" $(FUZZTIME) $(FUZZMINIMIZETIME) || exit 1; \
 	done
 
 ##@ Benchmarks
