@@ -82,23 +82,28 @@ var topologies = []topology{
 	{
 		name: "two outer hops: Apache with TLS, then NGINX", termination: proxyv1.TLSAtLoadBalancer, scheme: "https",
 		start: func(t *testing.T, proxy *proxyv1.PostHogProxy) entry {
-			inner := startEdge(t, proxy, edgeSpec{kind: "nginx", addr: nginxAddr, upstream: traefik.web, hops: []string{apacheSource}})
-			e := edgeEntry(startEdge(t, proxy, edgeSpec{kind: "apache", addr: apacheAddr, upstream: inner.httpAddr()}))
-			e.inner = inner
-			return e
+			return twoHops(t, proxy, edgeSpec{kind: "apache", addr: apacheAddr}, edgeSpec{kind: "nginx", addr: nginxAddr}, apacheSource)
 		},
 		forwardedFor: []string{allowedClient, apacheSource, nginxAddr},
 	},
 	{
 		name: "two outer hops: NGINX with TLS, then Apache", termination: proxyv1.TLSAtLoadBalancer, scheme: "https",
 		start: func(t *testing.T, proxy *proxyv1.PostHogProxy) entry {
-			inner := startEdge(t, proxy, edgeSpec{kind: "apache", addr: apacheAddr, upstream: traefik.web, hops: []string{nginxAddr}})
-			e := edgeEntry(startEdge(t, proxy, edgeSpec{kind: "nginx", addr: nginxAddr, upstream: inner.httpAddr()}))
-			e.inner = inner
-			return e
+			return twoHops(t, proxy, edgeSpec{kind: "nginx", addr: nginxAddr}, edgeSpec{kind: "apache", addr: apacheAddr}, nginxAddr)
 		},
 		forwardedFor: []string{allowedClient, nginxAddr, apacheSource},
 	},
+}
+
+// twoHops starts inner in front of Traefik, trusting outer's source
+// address, then outer with TLS in front of inner's plain HTTP.
+func twoHops(t *testing.T, proxy *proxyv1.PostHogProxy, outer, inner edgeSpec, outerSource string) entry {
+	inner.upstream, inner.hops = traefik.web, []string{outerSource}
+	second := startEdge(t, proxy, inner)
+	outer.upstream = second.httpAddr()
+	e := edgeEntry(startEdge(t, proxy, outer))
+	e.inner = second
+	return e
 }
 
 // recordingSize is a session recording upload at its largest.
