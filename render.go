@@ -33,17 +33,20 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	namespace := fs.String("namespace", "default", "namespace of the objects that name none, as kubectl apply would use")
 	edgeKind := fs.String("edge", "", "instead of the Kubernetes objects, print the configuration of a reverse proxy in front of the ingress controller: nginx or apache")
 	var opts edge.Options
-	fs.StringVar(&opts.Upstream, "upstream", "", "with --edge: host:port of the ingress controller the proxy forwards to")
-	fs.Func("listen-address", "with --edge: the one address the proxy listens on (default all)", func(v string) (err error) {
+	// The flags below mean something only with --edge.
+	edgeOnly := map[string]bool{}
+	edgeFlag := func(name string) string { edgeOnly[name] = true; return name }
+	fs.StringVar(&opts.Upstream, edgeFlag("upstream"), "", "with --edge: host:port of the ingress controller the proxy forwards to")
+	fs.Func(edgeFlag("listen-address"), "with --edge: the one address the proxy listens on (default all)", func(v string) (err error) {
 		opts.ListenAddress, err = netip.ParseAddr(v)
 		return err
 	})
-	fs.IntVar(&opts.HTTPPort, "http-port", 80, "with --edge: port for plain HTTP")
-	fs.IntVar(&opts.HTTPSPort, "https-port", 443, "with --edge: port for HTTPS, unless spec.tls.termination is None")
-	fs.StringVar(&opts.CertFile, "tls-cert", "", "with --edge: certificate file presented to clients, unless spec.tls.termination is None")
-	fs.StringVar(&opts.KeyFile, "tls-key", "", "with --edge: key file of --tls-cert")
-	fs.StringVar(&opts.UpstreamCA, "upstream-ca", "", "with --edge and spec.tls.termination Ingress: CA certificates to verify the ingress controller's certificate with (default: encrypted, not verified)")
-	fs.Func("trusted-hops", "with --edge: comma-separated addresses or ranges of the proxies in front of this one (a CDN), whose X-Forwarded-For and X-Forwarded-Proto are kept", func(v string) error {
+	fs.IntVar(&opts.HTTPPort, edgeFlag("http-port"), 80, "with --edge: port for plain HTTP")
+	fs.IntVar(&opts.HTTPSPort, edgeFlag("https-port"), 443, "with --edge: port for HTTPS, unless spec.tls.termination is None")
+	fs.StringVar(&opts.CertFile, edgeFlag("tls-cert"), "", "with --edge: certificate file presented to clients, unless spec.tls.termination is None")
+	fs.StringVar(&opts.KeyFile, edgeFlag("tls-key"), "", "with --edge: key file of --tls-cert")
+	fs.StringVar(&opts.UpstreamCA, edgeFlag("upstream-ca"), "", "with --edge and spec.tls.termination Ingress: CA certificates to verify the ingress controller's certificate with (default: encrypted, not verified)")
+	fs.Func(edgeFlag("trusted-hops"), "with --edge: comma-separated addresses or ranges of the proxies in front of this one (a CDN), whose X-Forwarded-For and X-Forwarded-Proto are kept", func(v string) error {
 		for _, s := range strings.Split(v, ",") {
 			if strings.TrimSpace(s) == "" {
 				return fmt.Errorf("an empty entry in %q", v)
@@ -62,14 +65,14 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *edgeKind == "" {
-		var edgeOnly []string
+		var given []string
 		fs.Visit(func(f *flag.Flag) {
-			if strings.Contains(f.Usage, "with --edge") {
-				edgeOnly = append(edgeOnly, "--"+f.Name)
+			if edgeOnly[f.Name] {
+				given = append(given, "--"+f.Name)
 			}
 		})
-		if len(edgeOnly) > 0 {
-			fmt.Fprintf(stderr, "render: %s only mean something with --edge nginx or --edge apache\n", strings.Join(edgeOnly, ", "))
+		if len(given) > 0 {
+			fmt.Fprintf(stderr, "render: %s only mean something with --edge nginx or --edge apache\n", strings.Join(given, ", "))
 			return 2
 		}
 	}

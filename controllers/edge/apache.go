@@ -16,13 +16,7 @@ var apacheTemplate = template.Must(template.New("apache").Funcs(template.FuncMap
 	"hasPrefix":   strings.HasPrefix,
 	"fromHop":     fromHop,
 	"unlessHop":   unlessHop,
-	"underscored": underscored,
-	"unlessHopProto": func(hops []string) string {
-		if len(hops) == 0 {
-			return ""
-		}
-		return ` "expr=! (` + fromHop(hops) + ` && req('X-Forwarded-Proto') -in {'http', 'https'})"`
-	},
+	"underscored": func() []string { return underscored },
 }).Parse(apacheText))
 
 // Apache is a file for Apache httpd's server config (such as
@@ -34,12 +28,17 @@ func Apache(proxy *proxyv1.PostHogProxy, opts Options) (string, error) {
 }
 
 // unlessHop is the condition of a header rule that applies unless the peer
-// is a trusted hop: none at the edge, where it always applies.
-func unlessHop(hops []string) string {
+// is a trusted hop (and, with also, that condition holds too): none at the
+// edge, where the rule always applies.
+func unlessHop(hops []string, also ...string) string {
 	if len(hops) == 0 {
 		return ""
 	}
-	return ` "expr=! ` + fromHop(hops) + `"`
+	cond := fromHop(hops)
+	if len(also) > 0 {
+		cond = "(" + strings.Join(append([]string{cond}, also...), " && ") + ")"
+	}
+	return ` "expr=! ` + cond + `"`
 }
 
 // fromHop is an ap_expr that is true when the peer is a trusted hop.
@@ -54,24 +53,9 @@ func fromHop(hops []string) string {
 // underscored are the spellings with '_' of the forwarded headers: NGINX
 // drops such headers by default, Apache passes them on, and a server that
 // maps '-' and '_' alike would read them as the real ones.
-func underscored() []string {
-	var out []string
-	for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-IP"} {
-		parts := strings.Split(h, "-")
-		// Every choice of '-' or '_' between the parts but all '-'.
-		for mask := 1; mask < 1<<(len(parts)-1); mask++ {
-			var b strings.Builder
-			b.WriteString(parts[0])
-			for i, p := range parts[1:] {
-				if mask&(1<<i) != 0 {
-					b.WriteByte('_')
-				} else {
-					b.WriteByte('-')
-				}
-				b.WriteString(p)
-			}
-			out = append(out, b.String())
-		}
-	}
-	return out
+var underscored = []string{
+	"X_Forwarded-For", "X-Forwarded_For", "X_Forwarded_For",
+	"X_Forwarded-Proto", "X-Forwarded_Proto", "X_Forwarded_Proto",
+	"X_Forwarded-Host", "X-Forwarded_Host", "X_Forwarded_Host",
+	"X_Real-IP", "X-Real_IP", "X_Real_IP",
 }
