@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
+	"github.com/posthog-operator/posthog-proxy-operator/test/harness"
 	"github.com/posthog-operator/posthog-proxy-operator/test/oracle"
 )
 
@@ -164,39 +165,14 @@ func applyProxy(t *testing.T, change func(*proxyv1.PostHogProxySpec)) *proxyv1.P
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	posthog.set(oracle.FromEnv(podEnv(t), oracle.Exact))
-	return proxy
-}
-
-// podEnv is the environment a PostHog pod started now would have: the
-// Deployment's literal values and its ConfigMap references, resolved.
-func podEnv(t *testing.T) map[string]string {
-	t.Helper()
-	ctx := context.Background()
 	d := &appsv1.Deployment{}
 	if err := k8s.Get(ctx, client.ObjectKey{Namespace: postHogNS, Name: "posthog-web"}, d); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{}
-	for _, c := range d.Spec.Template.Spec.Containers {
-		if c.Name != webContainer {
-			continue
-		}
-		for _, e := range c.Env {
-			switch {
-			case e.ValueFrom == nil:
-				env[e.Name] = e.Value
-			case e.ValueFrom.ConfigMapKeyRef != nil:
-				ref := e.ValueFrom.ConfigMapKeyRef
-				cm := &corev1.ConfigMap{}
-				if err := k8s.Get(ctx, client.ObjectKey{Namespace: postHogNS, Name: ref.Name}, cm); err != nil {
-					t.Fatalf("%s: %v", e.Name, err)
-				}
-				env[e.Name] = cm.Data[ref.Key]
-			default:
-				t.Fatalf("%s comes from a source a test pod cannot resolve", e.Name)
-			}
-		}
+	env, err := harness.PodEnv(ctx, k8s, d, webContainer)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return env
+	posthog.set(oracle.FromEnv(env, oracle.Exact))
+	return proxy
 }

@@ -33,13 +33,12 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/trust"
+	"github.com/posthog-operator/posthog-proxy-operator/test/harness"
 	"github.com/posthog-operator/posthog-proxy-operator/test/oracle"
 )
 
@@ -110,12 +109,7 @@ func run(m *testing.M) int {
 	}
 	defer stopBackend()
 
-	env := &envtest.Environment{
-		CRDDirectoryPaths:        []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing:    true,
-		ControlPlaneStartTimeout: 90 * time.Second,
-		ControlPlaneStopTimeout:  30 * time.Second,
-	}
+	env := harness.ControlPlane()
 	cfg, err := env.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the local control plane:", err)
@@ -126,12 +120,21 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	stopManager, err := startManager(cfg)
+	presets, err := trust.BuiltInPresets()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	stopManager, err := harness.StartManager(cfg, scheme, controllers.CacheOptions(), presets)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		return 1
 	}
-	defer stopManager()
+	defer func() {
+		if err := stopManager(); err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	}()
 	if err := createCluster(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "cluster objects:", err)
 		return 1
@@ -195,33 +198,6 @@ func requirements() string {
 		}
 	}
 	return ""
-}
-
-func startManager(cfg *rest.Config) (stop func(), err error) {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   controllers.CacheOptions(),
-	})
-	if err != nil {
-		return nil, err
-	}
-	presets, err := trust.BuiltInPresets()
-	if err != nil {
-		return nil, err
-	}
-	if err := (&controllers.PostHogProxyReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Presets: presets}).SetupWithManager(mgr); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	return func() {
-		cancel()
-		if err := <-done; err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	}, nil
 }
 
 // writeKubeconfig gives the ingress controllers the suite's credentials.

@@ -18,6 +18,7 @@ import (
 	proxyv1 "github.com/posthog-operator/posthog-proxy-operator/api/v1alpha1"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers"
 	"github.com/posthog-operator/posthog-proxy-operator/controllers/desired"
+	"github.com/posthog-operator/posthog-proxy-operator/test/harness"
 	"github.com/posthog-operator/posthog-proxy-operator/test/oracle"
 )
 
@@ -226,16 +227,14 @@ func TestGeneratedEnvFindsTheClientBehindTheController(t *testing.T) {
 	controllerNS := ingressController(t, "10.42.0.1", "10.42.0.2")
 	createReady(t, discoveringProxy(ns, controllerNS))
 
-	cm := &corev1.ConfigMap{}
-	Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "posthog-trusted-proxies"}, cm)).To(Succeed())
-	env := map[string]string{}
-	for name, v := range envOf(getDeployment(Default, ns, "posthog-web"), webContainer) {
-		env[name] = v.Value
+	d := getDeployment(Default, ns, "posthog-web")
+	for _, v := range envOf(d, webContainer) {
 		if ref := v.ValueFrom; ref != nil && ref.ConfigMapKeyRef != nil {
-			Expect(ref.ConfigMapKeyRef.Name).To(Equal(cm.Name))
-			env[name] = cm.Data[ref.ConfigMapKeyRef.Key]
+			Expect(ref.ConfigMapKeyRef.Name).To(Equal("posthog-trusted-proxies"))
 		}
 	}
+	env, err := harness.PodEnv(ctx, k8sClient, d, webContainer)
+	Expect(err).NotTo(HaveOccurred())
 	settings := oracle.FromEnv(env, oracle.Exact)
 	for _, pod := range []string{"10.42.0.1", "10.42.0.2"} {
 		got, ok := oracle.ClientIP(settings, pod, "203.0.113.5")
