@@ -18,19 +18,13 @@ import (
 func TestRenderedConfigsPassTheServersOwnCheck(t *testing.T) {
 	for _, exposure := range []proxyv1.Exposure{proxyv1.ExposeAll, proxyv1.ExposePublicOnly, proxyv1.ExposeSplit} {
 		for _, termination := range []proxyv1.TLSTermination{proxyv1.TLSAtIngress, proxyv1.TLSAtLoadBalancer, proxyv1.TLSNone} {
-			for _, hops := range [][]string{nil, {"173.245.48.0/20", "2400:cb00::/32"}} {
+			for _, place := range placements {
 				for _, kind := range []string{"nginx", "apache"} {
-					name := fmt.Sprintf("%s/%s/hops-%d/%s", exposure, termination, len(hops), kind)
-					t.Run(name, func(t *testing.T) {
+					t.Run(fmt.Sprintf("%s/%s/%s/%s", exposure, termination, place.name, kind), func(t *testing.T) {
 						proxy := configProxy(exposure, termination)
-						args := []string{"--upstream", "10.0.0.5:443", "--tls-cert", certs.certFile, "--tls-key", certs.keyFile}
+						args := append([]string{"--tls-cert", certs.certFile, "--tls-key", certs.keyFile}, place.args...)
 						if termination == proxyv1.TLSAtIngress {
 							args = append(args, "--upstream-ca", certs.caFile)
-						}
-						if hops != nil {
-							// Behind a CDN: an IPv6 upstream and ports of its own too.
-							args = append(args, "--trusted-hops", hops[0]+","+hops[1],
-								"--upstream", "[fd00::5]:8443", "--http-port", "8080", "--https-port", "8443")
 						}
 						site := renderEdge(t, proxy, kind, args...)
 						if out, err := checkConfig(t, kind, site); err != nil {
@@ -44,6 +38,17 @@ func TestRenderedConfigsPassTheServersOwnCheck(t *testing.T) {
 			}
 		}
 	}
+}
+
+// placements are where the proxy stands: at the edge, or behind a CDN with
+// an IPv6 upstream and ports of its own.
+var placements = []struct {
+	name string
+	args []string
+}{
+	{"edge", []string{"--upstream", "10.0.0.5:443"}},
+	{"behind-a-cdn", []string{"--upstream", "[fd00::5]:8443", "--trusted-hops", "173.245.48.0/20,2400:cb00::/32",
+		"--http-port", "8080", "--https-port", "8443"}},
 }
 
 func configProxy(exposure proxyv1.Exposure, termination proxyv1.TLSTermination) *proxyv1.PostHogProxy {
